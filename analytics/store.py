@@ -1,0 +1,321 @@
+"""The DuckDB store: opening it, its schema as numbered migrations, and small read helpers.
+
+One table per kind of export (see ``KIND_TABLES``), each row tagged with the import batch that
+stored it. Rows replaced by a later import move to ``<table>__replaced`` so an undo can put them
+back. ``worklog_daily`` is a pre-aggregate (hours per person and day) kept in step by the importer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+# Kind name (command line and JSON) -> table name.
+KIND_TABLES: dict[str, str] = {
+    "units": "units",
+    "people": "people",
+    "quarterly": "quarterly",
+    "ratings": "ratings",
+    "worklogs": "worklogs",
+    "monthly": "monthly",
+    "annual": "annual",
+}
+KIND_LABELS: dict[str, str] = {
+    "units": "单位名册",
+    "people": "人员名册",
+    "quarterly": "平时考核结果",
+    "ratings": "评价明细",
+    "worklogs": "工作日志",
+    "monthly": "月度对账",
+    "annual": "年度考核结果",
+}
+
+_V1_TABLES = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE import_batch (
+    batch_id     INTEGER PRIMARY KEY,
+    file_name    VARCHAR NOT NULL,
+    sheet        VARCHAR,
+    kind         VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    rows         BIGINT NOT NULL,
+    replaced     BIGINT NOT NULL DEFAULT 0,
+    warnings     VARCHAR,
+    imported_at  TIMESTAMP NOT NULL,
+    imported_by  VARCHAR,
+    is_demo      BOOLEAN NOT NULL DEFAULT false,
+    undone_at    TIMESTAMP,
+    undone_by    VARCHAR
+);
+CREATE TABLE units (
+    unit        VARCHAR NOT NULL,
+    district    VARCHAR,
+    level       VARCHAR,
+    sector      VARCHAR,
+    is_pilot    BOOLEAN,
+    pilot_since VARCHAR,
+    auto        BOOLEAN NOT NULL DEFAULT false,
+    batch_id    INTEGER NOT NULL
+);
+CREATE TABLE people (
+    person_id VARCHAR NOT NULL,
+    name      VARCHAR,
+    unit      VARCHAR,
+    id_hash   VARCHAR,
+    dept      VARCHAR,
+    category  VARCHAR,
+    position  VARCHAR,
+    is_leader BOOLEAN,
+    auto      BOOLEAN NOT NULL DEFAULT false,
+    batch_id  INTEGER NOT NULL
+);
+CREATE TABLE quarterly (
+    person_id  VARCHAR NOT NULL,
+    period     VARCHAR NOT NULL,
+    year       SMALLINT NOT NULL,
+    quarter    TINYINT NOT NULL,
+    score      DOUBLE,
+    grade      VARCHAR,
+    score_de   DOUBLE,
+    score_neng DOUBLE,
+    score_qin  DOUBLE,
+    score_ji   DOUBLE,
+    score_lian DOUBLE,
+    bonus      DOUBLE,
+    penalty    DOUBLE,
+    assessor   VARCHAR,
+    batch_id   INTEGER NOT NULL
+);
+CREATE TABLE ratings (
+    person_id  VARCHAR NOT NULL,
+    rater      VARCHAR NOT NULL,
+    rater_type VARCHAR NOT NULL,
+    period     VARCHAR NOT NULL,
+    year       SMALLINT NOT NULL,
+    quarter    TINYINT NOT NULL,
+    score      DOUBLE NOT NULL,
+    batch_id   INTEGER NOT NULL
+);
+CREATE TABLE worklogs (
+    person_id VARCHAR NOT NULL,
+    work_date DATE NOT NULL,
+    hours     DOUBLE NOT NULL,
+    content   VARCHAR,
+    place     VARCHAR,
+    progress  VARCHAR,
+    outcome   VARCHAR,
+    batch_id  INTEGER NOT NULL
+);
+CREATE TABLE monthly (
+    person_id         VARCHAR NOT NULL,
+    month             DATE NOT NULL,
+    planned           INTEGER NOT NULL,
+    done              INTEGER NOT NULL,
+    saturation_rating VARCHAR,
+    comment           VARCHAR,
+    batch_id          INTEGER NOT NULL
+);
+CREATE TABLE annual (
+    person_id     VARCHAR NOT NULL,
+    year          SMALLINT NOT NULL,
+    grade         VARCHAR NOT NULL,
+    score         DOUBLE,
+    quarterly_avg DOUBLE,
+    batch_id      INTEGER NOT NULL
+);
+CREATE TABLE worklog_daily (
+    person_id VARCHAR NOT NULL,
+    work_date DATE NOT NULL,
+    hours     DOUBLE NOT NULL,
+    entries   INTEGER NOT NULL
+);
+CREATE TABLE workday_calendar (
+    day        DATE PRIMARY KEY,
+    is_workday BOOLEAN NOT NULL,
+    note       VARCHAR
+);
+"""
+
+_V1_INDEXES = """
+CREATE INDEX people_person ON people (person_id);
+CREATE INDEX quarterly_person_period ON quarterly (person_id, period);
+CREATE INDEX annual_person_year ON annual (person_id, year);
+CREATE INDEX import_batch_hash ON import_batch (content_hash);
+"""
+
+
+def _v1(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_V1_TABLES)
+    for table in KIND_TABLES.values():
+        # Shadow tables hold rows replaced by a later batch, so that undo can restore them.
+        con.execute(
+            f"CREATE TABLE {table}__replaced AS "
+            f"SELECT *, NULL::INTEGER AS replaced_by FROM {table} WHERE false"
+        )
+    con.execute(_V1_INDEXES)
+
+
+# Numbered migrations; each runs in its own transaction and bumps the stored version.
+MIGRATIONS = [(1, _v1)]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message is for the user (Chinese)."""
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """First value of the first row, or None. Fetches everything: in DuckDB 2.0 a result that is
+    not read to the end blocks its connection."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = scalar(
+        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    )
+    if not exists:
+        return 0
+    value = scalar(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+    return int(value) if value else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the schema up to ``SCHEMA_VERSION``; returns the version found before."""
+    found = schema_version(con)
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"数据库的结构版本（{found}）比本程序支持的（{SCHEMA_VERSION}）更新，请升级程序。"
+        )
+    for version, step in MIGRATIONS:
+        if version <= found:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            step(con)
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)]
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    if found < 1:
+        fill_calendar(con)
+    return found
+
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) and migrate the store at ``path``.
+
+    Raises ``StoreError`` with a message naming the process that holds the file when another
+    process has it open (DuckDB's lock is per process).
+    """
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            pid = _LOCK_PID.search(text)
+            who = f"（进程号 {pid.group(1)}）" if pid else ""
+            raise StoreError(
+                f"数据库文件 {path} 正被另一个程序{who}使用，例如正在运行的看板。"
+                "DuckDB 同一时间只允许一个程序写入：请在看板的「数据导入」页导入，"
+                "或先关闭看板再使用命令行。"
+            ) from exc
+        raise StoreError(f"无法打开数据库文件 {path}：{text}") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"无法打开数据库文件 {path}：{exc}") from exc
+    if not read_only:
+        migrate(con)
+    return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All-or-nothing unit of work on ``con``: commit on success, roll back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows stored per kind."""
+    return {
+        kind: scalar(con, f"SELECT count(*) FROM {table}")
+        for kind, table in KIND_TABLES.items()
+    }
+
+
+def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
+    return not any(counts(con).values())
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    return scalar(con, "SELECT value FROM meta WHERE key = ?", [key])
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def has_demo_data(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        scalar(con, "SELECT count(*) FROM import_batch WHERE is_demo AND undone_at IS NULL")
+    )
+
+
+_HOLIDAY_CN: dict[str, str] = {}
+
+
+def fill_calendar(
+    con: duckdb.DuckDBPyConnection, first_year: int = 2015, last_year: int | None = None
+) -> None:
+    """Mainland China's working-day calendar (holidays out, make-up working days in).
+
+    Years the ``chinese_calendar`` package does not know fall back to Monday-Friday, marked in
+    ``note`` so pages can say so.
+    """
+    import chinese_calendar
+
+    _HOLIDAY_CN.update({h.value: h.chinese for h in chinese_calendar.Holiday})
+    last_year = last_year or dt.date.today().year + 1
+    rows = []
+    day = dt.date(first_year, 1, 1)
+    end = dt.date(last_year, 12, 31)
+    while day <= end:
+        try:
+            workday = chinese_calendar.is_workday(day)
+            _, name = chinese_calendar.get_holiday_detail(day)
+            if name and not workday:
+                note = _HOLIDAY_CN.get(name, name)
+            elif workday and day.weekday() >= 5:
+                note = "调休上班"
+            else:
+                note = None
+        except NotImplementedError:
+            workday, note = day.weekday() < 5, "按周一至周五估算"
+        rows.append((day, workday, note))
+        day += dt.timedelta(days=1)
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["day", "is_workday", "note"])
+    con.execute("DELETE FROM workday_calendar")
+    con.execute("INSERT INTO workday_calendar SELECT * FROM frame")
