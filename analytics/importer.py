@@ -28,9 +28,18 @@ import pyarrow.compute as pc
 from analytics import normalize as nz
 from analytics import store
 from analytics.config import Settings
-from analytics.kinds import KINDS, KNOWN_HEADERS, LOAD_ORDER, WITHIN_FILE_KEY, Kind, Mapping
-from analytics.kinds import detect_kind, map_columns, missing_required
-from analytics.readers import ReadError, RawTable, read_file
+from analytics.kinds import (
+    KINDS,
+    KNOWN_HEADERS,
+    LOAD_ORDER,
+    WITHIN_FILE_KEY,
+    Kind,
+    Mapping,
+    detect_kind,
+    map_columns,
+    missing_required,
+)
+from analytics.readers import RawTable, ReadError, read_file
 
 # One writer at a time per process: DuckDB would otherwise fail one of two concurrent commits.
 WRITE_LOCK = threading.Lock()
@@ -73,10 +82,6 @@ class TableResult:
             "errors": [asdict(e) for e in self.errors],
             "warnings": list(self.warnings),
         }
-
-
-class ImportError_(Exception):
-    """Raised inside the transaction to roll a file back."""
 
 
 class UndoError(Exception):
@@ -247,6 +252,10 @@ def _import_tables(
     except BaseException:
         cur.execute("ROLLBACK")
         raise
+    if dry_run and not failed:
+        for w in usable:
+            w.result.batch_id = None
+            w.result.warnings.append("试导入：检查通过，未写入")
     if failed:
         for w in work:
             if w.result.status == "skipped":
@@ -277,6 +286,7 @@ def _classify(raw: RawTable, forced_kind: str | None) -> _Work:
         kind = KINDS[forced_kind]
         missing = missing_required(map_columns(kind, raw.headers))
         result.kind = kind.name
+        result.status = "pending"
         if missing:
             result.status = "refused"
             result.errors.append(Issue(raw.header_rows[0], None, None,
@@ -287,6 +297,7 @@ def _classify(raw: RawTable, forced_kind: str | None) -> _Work:
         result.warnings.append(f"{_no_kind_reason(_Work(raw, None, result))}，已跳过")
         return _Work(raw, None, result)
     result.kind = kind.name
+    result.status = "pending"
     return _Work(raw, kind, result)
 
 
@@ -500,7 +511,7 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Par
         """
     ).fetchall()
     headers = {c: raw.headers[i] for c, i in parsed.mapping.columns.items()}
-    for row, unit, name, n, by_name, has_id in problems:
+    for row, unit, name, n, _by_name, has_id in problems:
         if has_id:
             result.errors.append(Issue(row, headers.get("id_card"), None,
                                        "身份证号在人员名册中找不到，且未提供单位和姓名"))
@@ -555,7 +566,7 @@ def _check_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, raw: RawT
     header = raw.headers[parsed.mapping.columns["hours"]]
     over = cur.execute("""
         SELECT list(_row ORDER BY _row), sum(hours), any_value(work_date)
-        FROM inc WHERE person_id IS NOT NULL AND hours IS NOT NULL AND work_date IS NOT NULL
+        FROM inc WHERE person_id IS NOT NULL AND hours > 0 AND hours <= 24 AND work_date IS NOT NULL
         GROUP BY person_id, work_date HAVING sum(hours) > 24
         ORDER BY 1
     """).fetchall()
@@ -604,8 +615,8 @@ def _select_for(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int) -> st
         elif column == "auto":
             exprs.append("false AS auto")
         elif column in ("year", "quarter") and kind.name in ("quarterly", "ratings"):
-            part = "1, 4" if column == "year" else "6, 1"
-            exprs.append(f"CAST(substr(period, {part}) AS {'SMALLINT' if column == 'year' else 'TINYINT'}) AS {column}")
+            part, typ = ("1, 4", "SMALLINT") if column == "year" else ("6, 1", "TINYINT")
+            exprs.append(f"CAST(substr(period, {part}) AS {typ}) AS {column}")
         elif column == "is_pilot" and "is_pilot" not in present and "pilot_since" in present:
             exprs.append("pilot_since IS NOT NULL AS is_pilot")
         elif column in present:
@@ -699,7 +710,7 @@ def _move_replaced(cur: duckdb.DuckDBPyConnection, table: str, key: Sequence[str
         cur.execute(f"DELETE FROM {table} t WHERE {where}")
         if table == "worklogs":
             refresh_worklog_daily(cur, "SELECT * FROM replaced_days")
-    auto = store.scalar(cur, f"""
+    auto = store.scalar(cur, """
         SELECT count(*) FROM key_state WHERE NOT same AND stored_auto
     """) if table in ("units", "people") else 0
     return int(moved) - int(auto or 0)
@@ -711,7 +722,7 @@ def _create_missing_people(cur: duckdb.DuckDBPyConnection, batch_id: int,
     unit = "any_value(unit)" if "unit" in present else "NULL"
     name = "any_value(name)" if "name" in present else "NULL"
     id_hash = "any_value(id_hash)" if "id_hash" in present else "NULL"
-    created = store.scalar(cur, f"""
+    created = store.scalar(cur, """
         SELECT count(DISTINCT person_id) FROM inc i
         WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.person_id = i.person_id)
     """)

@@ -198,9 +198,9 @@ def map_columns(kind: Kind, headers: list[str]) -> Mapping:
         for i, header in enumerate(headers):
             key = header_key(header)
             for f in kind.fields:
-                if rank < len(f.aliases) and header_key(f.aliases[rank]) == key:
-                    if f.column not in columns and i not in columns.values():
-                        columns[f.column] = i
+                if (rank < len(f.aliases) and header_key(f.aliases[rank]) == key
+                        and f.column not in columns and i not in columns.values()):
+                    columns[f.column] = i
     for i, header in enumerate(headers):
         if i in columns.values() or not header.strip():
             continue

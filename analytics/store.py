@@ -316,6 +316,9 @@ def fill_calendar(
         day += dt.timedelta(days=1)
     import pandas as pd
 
-    frame = pd.DataFrame(rows, columns=["day", "is_workday", "note"])
-    con.execute("DELETE FROM workday_calendar")
-    con.execute("INSERT INTO workday_calendar SELECT * FROM frame")
+    con.register("calendar_frame", pd.DataFrame(rows, columns=["day", "is_workday", "note"]))
+    try:
+        con.execute("DELETE FROM workday_calendar")
+        con.execute("INSERT INTO workday_calendar SELECT * FROM calendar_frame")
+    finally:
+        con.unregister("calendar_frame")

@@ -1,0 +1,198 @@
+"""Command line: ``python -m analytics --db PATH COMMAND``. A thin layer over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from analytics import importer, store
+from analytics.config import ConfigError, Settings, load_settings
+from analytics.store import KIND_LABELS, StoreError
+
+MAX_ERRORS_SHOWN = 50
+STATUS_LABELS = {"loaded": "已导入", "unchanged": "未改动", "refused": "已拒绝", "skipped": "已跳过"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analytics",
+        description="考核分析看板：导入考核导出文件、查看导入历史、生成演示数据。",
+    )
+    parser.add_argument("--db", help="DuckDB 数据库文件（默认 data/kaohe.duckdb，或环境变量 KAOHE_DB）")
+    parser.add_argument("--config", help="配置文件（默认 config.toml，或环境变量 KAOHE_CONFIG）")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    imp = sub.add_parser("import", help="导入一个或多个导出文件")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--kind", choices=list(store.KIND_TABLES), help="指定数据类型，不自动识别")
+    imp.add_argument("--replace", action="store_true", help="与已导入数据冲突时，以本文件为准替换")
+    imp.add_argument("--dry-run", action="store_true", help="只检查，不写入")
+    imp.add_argument("--user", help="记录在导入历史中的操作人（默认当前登录名）")
+    imp.add_argument("--errors-csv", metavar="PATH", help="把全部错误写入 CSV 文件（UTF-8 带 BOM）")
+    imp.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    cnt = sub.add_parser("counts", help="各类数据的行数")
+    cnt.add_argument("--json", action="store_true")
+
+    his = sub.add_parser("imports", help="导入历史")
+    his.add_argument("--json", action="store_true")
+
+    und = sub.add_parser("undo", help="撤销一次导入（按批次号）")
+    und.add_argument("batch", type=int, metavar="BATCH")
+    und.add_argument("--user")
+
+    demo = sub.add_parser("demo", help="在空数据库中生成演示数据，并写出示例导入文件")
+    demo.add_argument("--seed", type=int, default=20261121)
+    demo.add_argument("--scale", default="small", choices=["small"])
+    demo.add_argument("--samples", metavar="DIR", help="示例文件目录（默认 data/samples）")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.db, args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    handler = {
+        "import": cmd_import, "counts": cmd_counts, "imports": cmd_imports,
+        "undo": cmd_undo, "demo": cmd_demo,
+    }[args.command]
+    try:
+        return handler(args, settings)
+    except StoreError as exc:
+        if args.command == "import" and args.json:
+            failed = [importer.TableResult(Path(f).name, None, args.kind, "refused",
+                                           errors=[importer.Issue(None, None, None, str(exc))])
+                      for f in args.files]
+            _print_json([r.as_json() for r in failed])
+        print(exc, file=sys.stderr)
+        return 1
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=1, default=str))
+
+
+def _open(settings: Settings):
+    return store.connect(settings.db_path)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    missing = [f for f in args.files if not Path(f).is_file()]
+    con = _open(settings)
+    try:
+        present = [f for f in args.files if f not in missing]
+        results = importer.import_files(
+            con, present, settings, kind=args.kind, replace=args.replace, user=args.user,
+            dry_run=args.dry_run,
+        )
+    finally:
+        con.close()
+    results += [
+        importer.TableResult(Path(f).name, None, args.kind, "refused",
+                             errors=[importer.Issue(None, None, None, "文件不存在或不是普通文件")])
+        for f in missing
+    ]
+    if args.errors_csv:
+        importer.errors_frame(results).to_csv(args.errors_csv, index=False, encoding="utf-8-sig")
+    if args.json:
+        _print_json([r.as_json() for r in results])
+    else:
+        for r in results:
+            _print_result(r, args.dry_run)
+    return 1 if any(r.status == "refused" for r in results) else 0
+
+
+def _print_result(r: importer.TableResult, dry_run: bool) -> None:
+    where = f"{r.file}｜{r.sheet}" if r.sheet else r.file
+    kind = KIND_LABELS.get(r.kind or "", "未识别")
+    status = "检查通过（未写入）" if dry_run and r.status == "unchanged" and r.batch_id is None else (
+        STATUS_LABELS[r.status])
+    line = f"[{status}] {where}：{kind}"
+    if r.status == "loaded":
+        line += f"，{r.rows} 行，批次 {r.batch_id}"
+        if r.replaced:
+            line += f"，替换 {r.replaced} 行"
+    print(line)
+    for w in r.warnings:
+        print(f"    提示：{w}")
+    for e in r.errors[:MAX_ERRORS_SHOWN]:
+        where = "".join((
+            f"第 {e.row} 行" if e.row else "",
+            f"「{e.column}」列" if e.column else "",
+            f"的值「{e.value}」" if e.value not in (None, "") else "",
+        ))
+        print(f"    错误：{where + '：' if where else ''}{e.reason}")
+    if len(r.errors) > MAX_ERRORS_SHOWN:
+        print(f"    …… 共 {len(r.errors)} 个错误，用 --errors-csv 导出全部")
+
+
+def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
+    con = _open(settings)
+    try:
+        counts = store.counts(con)
+    finally:
+        con.close()
+    if args.json:
+        _print_json(counts)
+    else:
+        for kind, n in counts.items():
+            print(f"{KIND_LABELS[kind]}（{kind}）：{n}")
+    return 0
+
+
+def cmd_imports(args: argparse.Namespace, settings: Settings) -> int:
+    con = _open(settings)
+    try:
+        frame = importer.history(con)
+    finally:
+        con.close()
+    if args.json:
+        _print_json(json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso")))
+        return 0
+    if frame.empty:
+        print("还没有导入记录")
+    for row in frame.itertuples():
+        state = f"已撤销（{row.undone_at:%Y-%m-%d %H:%M}）" if row.undone_at is not None and str(
+            row.undone_at) != "NaT" else "有效"
+        sheet = f"｜{row.sheet}" if isinstance(row.sheet, str) and row.sheet else ""
+        print(f"批次 {row.batch_id}  {row.imported_at:%Y-%m-%d %H:%M}  {row.file_name}{sheet}  "
+              f"{KIND_LABELS.get(row.kind, row.kind)}  {row.rows} 行  {row.imported_by or ''}  {state}")
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
+    con = _open(settings)
+    try:
+        print(importer.undo(con, args.batch, args.user))
+        return 0
+    except importer.UndoError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from analytics import demo, samples
+
+    con = _open(settings)
+    try:
+        if not store.is_empty(con):
+            print("数据库中已有数据：演示数据只能生成到空数据库（可用 --db 指定新文件）", file=sys.stderr)
+            return 1
+        summary = demo.build_demo(con, seed=args.seed, scale=args.scale)
+        out = Path(args.samples) if args.samples else settings.db_path.parent / "samples"
+        written = samples.write_samples(con, out)
+    finally:
+        con.close()
+    print(f"演示数据已生成：{settings.db_path}（{summary.seconds:.1f} 秒）")
+    for kind, n in summary.counts.items():
+        print(f"  {KIND_LABELS.get(kind, kind)}：{n} 行")
+    print(f"示例导入文件 {len(written)} 个：{out}")
+    return 0
