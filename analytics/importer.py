@@ -244,6 +244,7 @@ def _import_tables(
     try:
         for w in usable:
             _load_table(cur, w, digest, settings, replace, user)
+            w.result.errors.sort(key=lambda e: e.row or 0)
         failed = any(w.result.errors for w in work)
         if failed or dry_run:
             cur.execute("ROLLBACK")

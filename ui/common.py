@@ -1,0 +1,98 @@
+"""What every page needs: the settings, one store connection per process, a cursor per unit of
+work, the demo-data banner, and table downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from analytics import exporting, store
+from analytics.config import ConfigError, Settings, load_settings
+from analytics.store import StoreError
+
+APP_USER = "看板用户"
+
+
+@st.cache_resource(show_spinner=False)
+def _settings() -> Settings:
+    return load_settings()
+
+
+def settings() -> Settings:
+    try:
+        return _settings()
+    except ConfigError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+@st.cache_resource(show_spinner="正在打开数据库……")
+def _connection(db_path: str) -> duckdb.DuckDBPyConnection:
+    return store.connect(db_path)
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """The process-wide root connection. Never query it directly from a page: use ``cursor()``
+    (DuckDB 2.0 refuses two threads on one connection)."""
+    try:
+        return _connection(str(settings().db_path))
+    except StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+@contextmanager
+def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
+    cur = connection().cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+@st.cache_resource(show_spinner=False)
+def _demo_loaded(db_path: str) -> bool:
+    """Fill an empty store with demo data once per process (unless configured off)."""
+    config = settings()
+    with cursor() as cur:
+        if not (config.demo_on_empty and store.is_empty(cur) and store.get_meta(cur, "auto_demo") != "off"):
+            return False
+        from analytics import demo, samples
+
+        demo.build_demo(cur)
+        samples.write_samples(cur, config.db_path.parent / "samples")
+    return True
+
+
+def ensure_demo() -> None:
+    with st.spinner("首次启动：正在生成演示数据（约需十几秒）……"):
+        _demo_loaded(str(settings().db_path))
+
+
+def demo_banner() -> None:
+    with cursor() as cur:
+        demo = store.has_demo_data(cur)
+    if demo:
+        st.info(
+            "**当前是演示数据**：虚构的青崖市，所有单位和人员均为程序生成，不代表任何真实情况。"
+            "导入本单位数据前，可在「数据导入」页清除演示数据。",
+            icon="ℹ️",
+        )
+
+
+def downloads(frame: pd.DataFrame, file_stem: str, key: str) -> None:
+    """CSV (UTF-8 with BOM, opens in Excel) and Excel buttons for one table."""
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button(
+        "下载 CSV", exporting.csv_bytes(frame), f"{file_stem}.csv", "text/csv", key=f"{key}-csv",
+        width="stretch",
+    )
+    right.download_button(
+        "下载 Excel", exporting.excel_bytes({file_stem: frame}), f"{file_stem}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}-xlsx",
+        width="stretch",
+    )
