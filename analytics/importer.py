@@ -326,12 +326,11 @@ def _parse(raw: RawTable, kind: Kind, settings: Settings, result: TableResult) -
             continue
         header = raw.headers[mapping.columns[f.column]]
         text = raw.data.column(f"c{mapping.columns[f.column]}").combine_chunks()
-        cleaned = nz.clean_strings(text)
         raw_text[f.column] = text
         if f.parse is nz.plain_text:
-            columns[f.column] = cleaned
+            columns[f.column] = nz.trimmed_text(text)
             continue
-        values, bad, reasons = nz.map_distinct(cleaned, f.parse, f.arrow_type)
+        values, bad, reasons = nz.map_distinct(text, f.parse, f.arrow_type)
         for i in np.flatnonzero(bad):
             result.errors.append(Issue(int(rows[i]), header, text[i].as_py(), reasons[i]))
         columns[f.column] = values

@@ -285,19 +285,20 @@ def code_text(text: str) -> str:
 # --- column-wise application ----------------------------------------------------------------
 
 
-def clean_strings(arr: pa.Array) -> pa.Array:
-    """NFKC, trim, and empty -> null, vectorised."""
-    arr = pc.utf8_trim_whitespace(pc.utf8_normalize(arr, "NFKC"))
+def trimmed_text(arr: pa.Array) -> pa.Array:
+    """Free text as written: trimmed, empty -> null (no NFKC: it would rewrite full-width
+    punctuation inside the text)."""
+    arr = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
 def map_distinct(
     arr: pa.Array, parse: Callable[[str], Any], out_type: pa.DataType
 ) -> tuple[pa.Array, np.ndarray, list[str | None]]:
-    """Apply ``parse`` to each distinct non-null value of ``arr``.
+    """NFKC-normalise and trim each distinct value of ``arr``, then ``parse`` it; blank is null.
 
-    Returns the parsed column (null where the input is null or bad), a boolean mask of rows whose
-    value could not be read, and the reason per row index of the dictionary (for messages).
+    Returns the parsed column (null where the input is blank or bad), a boolean mask of rows whose
+    value could not be read, and the reason for each row (only when some row is bad).
     """
     encoded = pc.dictionary_encode(arr)
     if isinstance(encoded, pa.ChunkedArray):
@@ -306,8 +307,13 @@ def map_distinct(
     parsed: list[Any] = []
     reasons: list[str | None] = []
     for value in uniques:
+        text = nfkc(value) if value is not None else ""
+        if not text:
+            parsed.append(None)
+            reasons.append(None)
+            continue
         try:
-            parsed.append(parse(value))
+            parsed.append(parse(text))
             reasons.append(None)
         except BadValue as exc:
             parsed.append(None)

@@ -142,17 +142,29 @@ def cell_text(value: object) -> str:
 
 
 def _footer_mask(table: pa.Table) -> np.ndarray:
-    """Rows that are not data: all cells empty, or first non-empty cell a total/signature/note."""
-    if table.num_columns == 0 or table.num_rows == 0:
-        return np.zeros(table.num_rows, dtype=bool)
-    cleaned = []
-    for col in table.columns:
-        text = pc.utf8_trim_whitespace(col)
-        cleaned.append(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text))
-    first = pc.coalesce(*cleaned)
-    empty = pc.is_null(first)
-    footer = pc.fill_null(pc.match_substring_regex(first, _FOOTER.pattern), False)
-    return pc.or_(empty, footer).to_numpy(zero_copy_only=False)
+    """Rows that are not data: all cells empty, or first non-empty cell a total/signature/note.
+
+    Resolved column by column on the shrinking set of rows still blank so far, so a big table with
+    its first column filled costs one pass over that column.
+    """
+    n = table.num_rows
+    drop = np.zeros(n, dtype=bool)
+    if table.num_columns == 0 or n == 0:
+        return drop
+    pending = np.arange(n)
+    for column in table.columns:
+        cells = pc.utf8_trim_whitespace(column.take(pa.array(pending)) if len(pending) < n else column)
+        blank = pc.equal(cells, "").to_numpy(zero_copy_only=False)
+        filled = ~blank
+        if filled.any():
+            first = pc.filter(cells, pa.array(filled))
+            footer = pc.match_substring_regex(first, _FOOTER.pattern).to_numpy(zero_copy_only=False)
+            drop[pending[filled][footer]] = True
+        pending = pending[blank]
+        if len(pending) == 0:
+            break
+    drop[pending] = True  # blank in every column
+    return drop
 
 
 def _finish(
@@ -196,6 +208,18 @@ def _first_records(text: str, delimiter: str, limit: int) -> list[list[str]]:
     return records
 
 
+def _line_starts(text: str, count: int) -> list[int]:
+    """Offsets where each of the first ``count`` lines starts (plus the end of the last one)."""
+    starts = [0]
+    while len(starts) <= count:
+        nl = text.find("\n", starts[-1])
+        if nl < 0:
+            starts.append(len(text))
+            break
+        starts.append(nl + 1)
+    return starts
+
+
 def _line_of(text: str, snippet: str, start: int) -> tuple[int, int]:
     pos = text.find(snippet, start)
     if pos < 0:
@@ -206,11 +230,10 @@ def _line_of(text: str, snippet: str, start: int) -> tuple[int, int]:
 def read_text(name: str, data: bytes, known: set[str]) -> list[RawTable]:
     text, encoding = decode(data)
     suffix = PurePath(name).suffix.lower()
-    first_line = text.split("\n", 1)[0]
-    sample = _first_records(text, ",", HEADER_SCAN_ROWS)
+    starts = _line_starts(text, HEADER_SCAN_ROWS + 2)
+    head_lines = [text[a:b] for a, b in zip(starts, starts[1:], strict=False)] or [text]
     # Title lines have one field; pick the delimiter from the busiest of the first lines.
-    busiest = max(text.split("\n", HEADER_SCAN_ROWS)[:HEADER_SCAN_ROWS], key=len, default=first_line)
-    delimiter = _sniff_delimiter(busiest, suffix)
+    delimiter = _sniff_delimiter(max(head_lines, key=len), suffix)
     sample = _first_records(text, delimiter, HEADER_SCAN_ROWS)
     found = find_header(sample, known)
     if found is None:
@@ -218,7 +241,7 @@ def read_text(name: str, data: bytes, known: set[str]) -> list[RawTable]:
     top, headers, depth = found
     width = len(headers)
     first_data_line = top + depth + 1  # 1-based line number of the first data row
-    body = "\n".join(text.split("\n", top + depth)[top + depth :]) if top + depth else text
+    body = text[starts[top + depth] :] if top + depth < len(starts) else ""
     invalid: list[str] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
