@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import common
+from ui import common, sidebar
 
 st.set_page_config(page_title="考核分析看板", page_icon="📊", layout="wide")
 
@@ -16,6 +16,7 @@ pages = {
     ],
 }
 page = st.navigation(pages)
+sidebar.render()
 st.sidebar.caption("考核分析看板 · 平时考核与年度考核数据分析")
 common.demo_banner()
 page.run()

@@ -1,0 +1,54 @@
+"""Shared chart conventions: one colour per grade on every chart, Chinese number formats.
+
+Colours are the Okabe–Ito palette, distinguishable with the common colour-vision deficiencies;
+grades also keep a fixed order so position carries the meaning as well as colour.
+"""
+
+from __future__ import annotations
+
+import math
+
+QUARTER_GRADE_ORDER = ("好", "较好", "一般", "较差", "不确定等次")
+ANNUAL_GRADE_ORDER = ("优秀", "称职", "合格", "基本称职", "基本合格", "不称职", "不合格", "不定等次", "不确定档次")
+GRADE_COLORS = {
+    "好": "#0072B2", "较好": "#56B4E9", "一般": "#E69F00", "较差": "#D55E00", "不确定等次": "#999999",
+    "优秀": "#0072B2", "称职": "#56B4E9", "合格": "#56B4E9", "基本称职": "#E69F00", "基本合格": "#E69F00",
+    "不称职": "#D55E00", "不合格": "#D55E00", "不定等次": "#999999", "不确定档次": "#999999",
+}
+SATURATION_BANDS = ("不饱和", "较饱和", "饱和", "超负荷")
+BAND_COLORS = {"不饱和": "#E69F00", "较饱和": "#56B4E9", "饱和": "#009E73", "超负荷": "#D55E00"}
+FLAG_COLOR = "#D55E00"
+NEUTRAL_COLOR = "#0072B2"
+MUTED_COLOR = "#999999"
+FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """0.352 -> '35.2%'; missing -> '—'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value * 100:.{digits}f}%"
+
+
+def score(value: float | None, digits: int = 1) -> str:
+    """88.46 -> '88.5分'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.{digits}f}分"
+
+
+def count(value: int | None, unit: str = "人") -> str:
+    """1234 -> '1,234人'."""
+    if value is None:
+        return "—"
+    return f"{int(value):,}{unit}"
+
+
+def style(fig, height: int = 420):
+    """Common layout for every plotly figure: font, margins, legend on top."""
+    fig.update_layout(
+        font_family=FONT, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        hoverlabel={"font_family": FONT},
+    )
+    return fig

@@ -1,0 +1,50 @@
+"""Building blocks every analysis page uses: a chart with its one-line reading guide, a table with
+downloads, an empty state, and drill-down links."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics.figures import style
+from ui import common
+
+
+def chart(fig, how_to_read: str, key: str, selectable: bool = False):
+    """A plotly chart and, under it, one line that says what it shows and how to read it.
+
+    With ``selectable``, returns the points the user clicked or boxed (else None).
+    """
+    style(fig, height=fig.layout.height or 420)
+    event = st.plotly_chart(
+        fig, key=key, width="stretch",
+        on_select="rerun" if selectable else "ignore",
+        selection_mode=("points",) if selectable else ("points", "box", "lasso"),
+        config={"displaylogo": False, "locale": "zh-CN"},
+    )
+    st.caption(how_to_read)
+    if selectable and event and event.selection and event.selection.points:
+        return event.selection.points
+    return None
+
+
+def table(frame: pd.DataFrame, stem: str, key: str, caption: str | None = None, **kwargs) -> None:
+    """The table behind a chart, with CSV and Excel downloads."""
+    if caption:
+        st.caption(caption)
+    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
+    common.downloads(frame, stem, key)
+
+
+def empty(what_to_change: str = "请放宽左侧的筛选条件（年度、地区、单位等）。") -> None:
+    st.info(f"当前筛选条件下没有数据。{what_to_change}", icon="🔍")
+
+
+def unit_link(unit: str, label: str | None = None) -> None:
+    st.page_link("pages/unit.py", label=label or f"查看「{unit}」的人员", icon="🏢",
+                  query_params={"unit": unit})
+
+
+def person_link(person_id: str, label: str | None = None) -> None:
+    st.page_link("pages/person.py", label=label or f"查看 {person_id} 的完整记录", icon="👤",
+                  query_params={"person": person_id})

@@ -1,0 +1,57 @@
+"""The global filters in the sidebar, kept in the URL so a view can be bookmarked or sent."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import filters as flt
+from analytics.filters import Filters
+from ui import common
+
+STATE_KEY = "global_filters"
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _options(db_path: str, state: tuple) -> dict[str, list]:
+    with common.cursor() as cur:
+        return flt.options(cur)
+
+
+def _store_state() -> tuple:
+    with common.cursor() as cur:
+        return tuple(cur.execute(
+            "SELECT count(*), max(batch_id), count(undone_at) FROM import_batch").fetchall()[0])
+
+
+def render() -> Filters:
+    """Draw the filter widgets (every page) and remember the Filters for the page."""
+    opts = _options(str(common.settings().db_path), _store_state())
+    bar = st.sidebar
+    bar.header("筛选")
+
+    def multi(label: str, key: str, values: list, help: str | None = None) -> list:
+        return bar.multiselect(label, [str(v) for v in values], key=key, bind="query-params",
+                               placeholder="全部", help=help)
+
+    years = multi("年度", "year", opts["years"])
+    periods = multi("季度", "quarter", opts["periods"], help="选了季度时，以季度为准")
+    districts = multi("地区", "district", opts["districts"])
+    levels = multi("单位层级", "level", opts["levels"])
+    sectors = multi("系统", "sector", opts["sectors"])
+    units = multi("单位", "unit", opts["units"])
+    categories = multi("人员类别", "category", opts["categories"])
+    pilot = bar.selectbox("联系点", ["全部", *flt.PILOT_LABELS.values()], key="pilot", bind="query-params")
+    role = bar.selectbox("领导/工作人员", ["全部", *flt.ROLE_LABELS.values()], key="role", bind="query-params")
+    chosen = Filters(
+        years=tuple(int(y) for y in years), periods=tuple(periods), districts=tuple(districts),
+        levels=tuple(levels), sectors=tuple(sectors), units=tuple(units), categories=tuple(categories),
+        pilot=next((k for k, v in flt.PILOT_LABELS.items() if v == pilot), None),
+        role=next((k for k, v in flt.ROLE_LABELS.items() if v == role), None),
+    )
+    st.session_state[STATE_KEY] = chosen
+    return chosen
+
+
+def current() -> Filters:
+    """The filters chosen in the sidebar on this run."""
+    return st.session_state.get(STATE_KEY, Filters())
