@@ -21,3 +21,16 @@ def con(settings: Settings):
     connection = store.connect(settings.db_path)
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def demo_con(tmp_path_factory):
+    """The demo store, built once per test session. Tests read it and must not change it;
+    take ``demo_con.cursor()`` where a test needs its own connection."""
+    from analytics import demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    connection = store.connect(path)
+    demo.build_demo(connection)
+    yield connection
+    connection.close()
