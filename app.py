@@ -1,4 +1,4 @@
-"""考核分析看板: the entry point. It only routes: settings, store, demo data, navigation."""
+"""考核分析看板: the entry point. It only routes: settings, store, demo data, filters, navigation."""
 
 import streamlit as st
 
@@ -9,13 +9,27 @@ st.set_page_config(page_title="考核分析看板", page_icon="📊", layout="wi
 common.connection()
 common.ensure_demo()
 
-pages = {
-    "数据": [
-        st.Page("pages/data_status.py", title="数据概况", icon="🗂️", url_path="data", default=True),
-        st.Page("pages/import_data.py", title="数据导入", icon="📥", url_path="import"),
-    ],
-}
-page = st.navigation(pages)
+analysis = [
+    # slot: overview
+    # slot: distribution
+    # slot: grade_spread
+    # slot: saturation
+    # slot: patterns
+    # slot: pilots
+    # slot: raters
+    # slot: rules
+]
+detail = [
+    # slot: unit
+    # slot: person
+]
+data = [
+    # Until the overview page lands, the data page opens first.
+    st.Page("pages/data_status.py", title="数据概况", icon="🗂️", url_path="data", default=not analysis),
+    st.Page("pages/import_data.py", title="数据导入", icon="📥", url_path="import"),
+]
+pages = {"分析": analysis, "详情": detail, "数据": data}
+page = st.navigation({k: v for k, v in pages.items() if v})
 sidebar.render()
 st.sidebar.caption("考核分析看板 · 平时考核与年度考核数据分析")
 common.demo_banner()
