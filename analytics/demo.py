@@ -9,23 +9,25 @@ How it is generated
 The layout (units, their sizes, departments, which unit or person carries a planted pattern)
 is fixed by the scale and does not depend on the seed, so ``PLANTED`` can name units and
 person ids. Everything else (names, scores, grades, ratings, logs) comes from the seed: each
-pseudo-random number is ``hash(seed, tag, keys…)`` mapped to [0, 1) in DuckDB, so the result
-does not depend on thread count or row order, and bulk rows are made in SQL (``range``,
-``unnest``, joins with ``workday_calendar``), never in a Python loop per row.
+pseudo-random number is a DuckDB ``hash`` of the seed, a constant tag and the row's keys (person,
+period, day…) mapped to [0, 1), so the result does not depend on thread count or row order
+(aggregates that feed decisions are exact integer sums for the same reason). Bulk rows are made
+in SQL (``range``, ``unnest``, joins with ``workday_calendar``), never in a Python loop per row.
 
 Baseline (what a "clean" unit looks like)
 ----------------------------------------
 * Quarterly scores: unit mean 86 ± 0.8, person effect SD 3, quarter noise SD 2.5; every unit of
   10 or more has one weak performer (8 points lower) and about 0.6 % of people are weak at
-  random (10 lower). Grades follow scores within unit-quarter: the top 25–35 % get 好 (never more than
-  the 40 % quota, rounded down), a score 8 points below the unit's mean is 一般 (about 3 %), 14
-  below 较差 (rare), the rest 较好. About 1 % of person-quarters are 不确定等次 (NULL score), plus a
+  random (10 lower). Grades follow scores within unit-quarter: the top 25–35 % get 好 (never
+  more than the 40 % quota, rounded down), a score 8 points below the unit's mean is 一般 (about
+  4 %), 14 below 较差 (rare), the rest 较好. About 1 % of person-quarters are 不确定等次 (NULL score), plus a
   few people on leave for two quarters of a year (annual 不定等次); they have no ratings, logs
   or monthly rows in those quarters.
 * Element scores 德能勤绩廉 are 15/25/15/35/10 % of the score and add up to it exactly.
-* Ratings: 自评 = score + 2.5 ± 2; three 互评 by colleagues of the same unit; one 上级 by the
-  department leader (department leaders are rated by the unit head; the unit head has no 上级
-  rating). Raters' own bias SD 0.8.
+* Ratings: 自评 = score + 2.5 ± 2; three 互评 by colleagues of the same unit (never the one who
+  rates as 上级, so rater, ratee and period are unique); one 上级 by the department leader
+  (department leaders are rated by the unit head; the unit head has no 上级 rating). Each rating
+  is the quarterly score + the rater's bias + noise (SD 2.5); raters' own bias SD 0.8.
 * Logs: every working day (``workday_calendar``) with about 97 % coverage (leave), 1–3 entries
   in half-hour steps, about 7.75 h a logged day (saturation about 94 %).
 * Monthly reconciliation: planned 6–15 items, done ≤ planned, 饱和度评价 from the month's hours.
@@ -47,8 +49,8 @@ Planted patterns (small scale; the names and ids are in ``PLANTED``)
 (d) ``lenient_raters`` / ``harsh_raters``: two raters who score about 8 points above what the
     other raters give the same people (a department leader as 上级 and a colleague as 互评), and
     two who score about 8 below. Expected: flagged lenient / harsh (|mean diff| ≥ 5, ≥ 3 SE).
-(e) ``overloaded_depts`` (about 9.75 h a logged day, 99.5 % coverage, saturation ≈ 121 %) and
-    ``underloaded_depts`` (about 4.6 h, 92 % coverage, saturation ≈ 53 %). Expected: bands
+(e) ``overloaded_depts`` (about 9.75 h a logged day, 99.5 % coverage, saturation about 115–122 %)
+    and ``underloaded_depts`` (about 4.6 h, 92 % coverage, saturation about 51–53 %). Expected: bands
     超负荷 and 不饱和; monthly 饱和度评价 follows.
 (f) ``annual_violations``: people with a 一般 quarter who get 优秀 (2024), people with a
     quarterly average below 85 who get 优秀 (2025), people with no 好 quarter who get 优秀
@@ -65,7 +67,8 @@ Nothing else is planted; with about 60 units × 12 quarters, a rare chance flag 
 flattened scoring in a small unit) is possible.
 
 Adding a scale: put a ``Scale`` in ``SCALES`` (more districts, more towns, more people); the
-layout, planted roles and SQL do not change.
+layout, planted roles and SQL do not change, as long as the scale keeps the four districts and
+the sectors the planted roles name (``planted_for`` raises if a named unit or person is missing).
 """
 
 from __future__ import annotations
@@ -753,18 +756,25 @@ def _ratings_sql() -> str:
     return f"""
     INSERT INTO ratings
     WITH rated AS ({rated}),
-    peers AS (
-        SELECT q.person_id, q.period, q.year, q.quarter, q.score, q.unit, q.pidx,
-               (q.i + off.r0 + j.j) % p.size AS peer_i
+    candidates AS (
+        -- up to four colleagues at consecutive offsets from a random start (never oneself);
+        -- the superior, who rates as 上级, is skipped, and the first three remain
+        SELECT q.person_id, q.period, q.year, q.quarter, q.score, q.unit, q.pidx, j.j,
+               (q.i + off.r0 + j.j) % p.size AS peer_i, p.superior_i
         FROM rated q
         JOIN _demo_people p ON p.person_id = q.person_id
         CROSS JOIN LATERAL (
-            SELECT least(3, p.size - 1) AS m,
+            SELECT least(4, p.size - 1) AS m,
                    1 + floor({_u('po', 'q.person_id', 'q.period')}
-                             * (p.size - least(3, p.size - 1)))::INT AS r0
+                             * (p.size - least(4, p.size - 1)))::INT AS r0
         ) off
-        CROSS JOIN range(3) j(j)
+        CROSS JOIN range(4) j(j)
         WHERE j.j < off.m
+    ), peers AS (
+        SELECT * FROM (
+            SELECT *, row_number() OVER (PARTITION BY person_id, period ORDER BY j) AS pick
+            FROM candidates WHERE peer_i IS DISTINCT FROM superior_i
+        ) WHERE pick <= 3
     )
     SELECT q.person_id, q.person_id, '自评', q.period, q.year, q.quarter, {self_score}, $batch
     FROM rated q
@@ -898,7 +908,8 @@ def _annual_sql() -> str:
     WITH py AS (
         SELECT person_id, unit, year,
                count(*) FILTER (WHERE uncertain) AS n_unc,
-               avg(score) AS avg_score,
+               -- an exact sum of tenths: the same result whatever the thread order
+               sum(round(score * 10))::BIGINT / (10.0 * count(score)) AS avg_score,
                count(*) FILTER (WHERE grade = '好') AS n_good,
                count(*) FILTER (WHERE grade IN ('一般', '较差')) AS n_low,
                count(*) FILTER (WHERE grade = '较差') AS n_poor
