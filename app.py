@@ -20,8 +20,8 @@ analysis = [
     # slot: rules
 ]
 detail = [
-    # slot: unit
-    # slot: person
+    st.Page("pages/unit.py", title="单位人员", icon="🏢", url_path="unit"),
+    st.Page("pages/person.py", title="人员档案", icon="👤", url_path="person"),
 ]
 data = [
     # Until the overview page lands, the data page opens first.

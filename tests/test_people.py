@@ -1,0 +1,128 @@
+"""Drill-down: a unit's people and one person's history, on a hand-made fixture and in the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from analytics.filters import Filters
+from analytics.people import person_history, unit_people
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def small(con):
+    con.execute("""
+        INSERT INTO units VALUES ('甲局', '东区', '市直', '公安', false, NULL, false, 1),
+                                 ('乙局', '西区', '市直', '法院', false, NULL, false, 1);
+        INSERT INTO people VALUES
+            ('P1', '张三', '甲局', NULL, '办公室', '综合管理类', '科长', true, false, 1),
+            ('P2', '李四', '甲局', NULL, '办公室', NULL, NULL, false, false, 1),
+            ('P3', '王五', '乙局', NULL, NULL, NULL, NULL, false, false, 1);
+        INSERT INTO quarterly (person_id, period, year, quarter, score, grade, batch_id) VALUES
+            ('P1', '2025Q1', 2025, 1, 95, '好', 1), ('P1', '2025Q2', 2025, 2, 90, '较好', 1),
+            ('P1', '2024Q4', 2024, 4, 80, '一般', 1),
+            ('P2', '2025Q1', 2025, 1, 70, '一般', 1), ('P2', '2025Q2', 2025, 2, NULL, '不确定等次', 1);
+        INSERT INTO annual VALUES ('P1', 2024, '称职', NULL, NULL, 1), ('P1', 2025, '优秀', 96, 92.5, 1);
+        INSERT INTO ratings VALUES ('P1', 'P2', '互评', '2025Q1', 2025, 1, 88, 1),
+                                   ('P1', 'P1', '自评', '2025Q1', 2025, 1, 97, 1);
+        -- 2025-01: 23 weekdays, minus 元旦 (1st) and the Spring Festival weekdays 28th-31st, plus the
+        -- make-up working Sunday 26th = 19 working days. Two logged working days and one Sunday.
+        INSERT INTO worklog_daily VALUES ('P1', DATE '2025-01-02', 8, 1), ('P1', DATE '2025-01-03', 6, 2),
+                                         ('P1', DATE '2025-01-05', 2, 1);
+        INSERT INTO monthly VALUES ('P1', DATE '2025-01-01', 10, 9, '较饱满', '好', 1);
+    """)
+    return con
+
+
+def test_unit_people_counts_the_selected_period(small):
+    frame = unit_people(small, Filters(units=("甲局",), years=(2025,)))
+    got = frame[["人员编号", "参评季度数", "好等次次数", "一般及以下次数", "平均得分", "最近等次", "年度等次"]]
+    assert got.fillna("—").values.tolist() == [
+        ["P1", 2, 1, 0, 92.5, "较好", "优秀"],
+        ["P2", 1, 0, 1, 70.0, "不确定等次", "—"],
+    ]
+
+
+def test_person_history_has_every_kind_and_respects_filters(small):
+    history = person_history(small, "P1")
+    assert history.profile["name"] == "张三"
+    assert history.quarters["考核周期"].tolist() == ["2024Q4", "2025Q1", "2025Q2"]
+    assert history.ratings[["评价类型", "评价人姓名", "分数"]].values.tolist() == [
+        ["互评", "李四", 88.0], ["自评", "张三", 97.0]]
+    assert small.execute("SELECT count(*) FROM workday_calendar WHERE is_workday AND "
+                         "day BETWEEN DATE '2025-01-01' AND DATE '2025-01-31'").fetchall() == [(19,)]
+    month = history.months.iloc[0]
+    assert (month["月份"], month["工时"], month["工作日"]) == ("2025-01", 16.0, 19)
+    assert month["饱和度"] == round(16 / (19 * 8), 3)
+    assert month["记实覆盖率"] == round(2 / 19, 3)
+    assert history.years["年度等次"].tolist() == ["称职", "优秀"]
+    assert person_history(small, "P1", Filters(districts=("西区",))) is None
+    assert person_history(small, "nobody") is None
+
+
+@pytest.fixture
+def demo_app(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAOHE_DB", str(tmp_path / "app.duckdb"))
+    monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
+    monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "1")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def test_drill_down_pages_render_on_demo_data(demo_app):
+    from analytics.demo import PLANTED
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert any("当前是演示数据" in i.value for i in at.info)
+    unit = PLANTED["inflated_flat_units"][0]
+    # AppTest drops the entrypoint's sidebar from its tree after switch_page (the values persist),
+    # so filters are set on the first page and the page is switched after.
+    at.sidebar.multiselect(key="unit").set_value([unit])
+    at.run()
+    at.switch_page("pages/unit.py")
+    at.run()
+    assert not at.exception
+    people = at.dataframe[0].value
+    assert set(people["单位"]) == {unit} and len(people) >= 5
+
+    at.switch_page("pages/person.py")
+    at.run()
+    at.selectbox(key="person-pick").set_value(people["人员编号"].iloc[0])
+    at.run()
+    assert not at.exception
+    assert any(people["姓名"].iloc[0] in s.value for s in at.subheader)
+    assert len(at.get("plotly_chart")) == 1
+
+
+def empty_combination(con) -> tuple[str, str]:
+    """A district and a sector that no unit has together: selecting both leaves nobody."""
+    return con.execute("""
+        SELECT d.district, s.sector
+        FROM (SELECT DISTINCT district FROM units) d, (SELECT DISTINCT sector FROM units) s
+        WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.district = d.district AND u.sector = s.sector)
+        ORDER BY ALL LIMIT 1
+    """).fetchall()[0]
+
+
+def test_drill_down_pages_with_filters_that_leave_nothing(demo_app, demo_con):
+    district, sector = empty_combination(demo_con)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.sidebar.multiselect(key="district").set_value([district])
+    at.sidebar.multiselect(key="sector").set_value([sector])
+    at.run()
+    for page in ("pages/unit.py", "pages/person.py"):
+        at.switch_page(page)
+        at.run()
+        assert not at.exception
+        assert any("没有数据" in i.value for i in at.info), page
