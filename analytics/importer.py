@@ -479,6 +479,9 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Par
     def col(name: str) -> str:
         return f"i.{name}" if name in cols else "NULL::VARCHAR"
 
+    # Once a roster is loaded (people not created as placeholders), every row must name someone on
+    # it; before that, people are created from the file, with a warning.
+    roster = bool(store.scalar(cur, "SELECT count(*) > 0 FROM people WHERE NOT auto"))
     cur.execute(f"""
         CREATE TEMP TABLE inc AS
         WITH by_id AS (
@@ -486,35 +489,41 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Par
             WHERE id_hash IS NOT NULL GROUP BY id_hash
         ), by_name AS (
             SELECT unit, name, min(person_id) AS pid, count(*) AS n FROM people GROUP BY unit, name
-        )
+        ), known AS (SELECT person_id FROM people)
         SELECT i.*,
             CASE
-                WHEN {col('person_no')} IS NOT NULL THEN {col('person_no')}
+                WHEN {col('person_no')} IS NOT NULL THEN
+                    CASE WHEN kn.person_id IS NOT NULL OR NOT $roster THEN {col('person_no')} END
                 WHEN {col('id_hash')} IS NOT NULL THEN COALESCE(bi.pid,
-                    CASE WHEN {col('unit')} IS NOT NULL AND {col('name')} IS NOT NULL
+                    CASE WHEN NOT $roster AND {col('unit')} IS NOT NULL AND {col('name')} IS NOT NULL
                          THEN 'ID' || substr({col('id_hash')}, 1, 16) END)
                 WHEN bn.n = 1 THEN bn.pid
-                WHEN bn.n IS NULL AND NOT (SELECT count(*) > 0 FROM people)
+                WHEN bn.n IS NULL AND NOT $roster
                      AND {col('unit')} IS NOT NULL AND {col('name')} IS NOT NULL
                     THEN 'UN' || substr(sha256({col('unit')} || '|' || {col('name')}), 1, 16)
             END AS person_id,
             bn.n AS name_matches,
             {col('person_no')} IS NULL AND {col('id_hash')} IS NULL AS by_name
         FROM incoming_raw i
+        LEFT JOIN known kn ON kn.person_id = {col('person_no')}
         LEFT JOIN by_id bi ON bi.id_hash = {col('id_hash')}
         LEFT JOIN by_name bn ON bn.unit = {col('unit')} AND bn.name = {col('name')}
-    """)
+    """, {"roster": roster})
     problems = cur.execute(
         f"""
-        SELECT _row, {col('unit')}, {col('name')}, name_matches, by_name, {col('id_hash')} IS NOT NULL
+        SELECT _row, {col('person_no')}, {col('unit')}, {col('name')}, name_matches,
+               {col('id_hash')} IS NOT NULL
         FROM inc i WHERE person_id IS NULL ORDER BY _row
         """
     ).fetchall()
     headers = {c: raw.headers[i] for c, i in parsed.mapping.columns.items()}
-    for row, unit, name, n, _by_name, has_id in problems:
-        if has_id:
+    for row, number, unit, name, n, has_id in problems:
+        if number is not None:
+            result.errors.append(Issue(row, headers.get("person_no"), number,
+                                       f"人员名册中没有人员编号「{number}」：请核对编号，或先导入包含此人的人员名册"))
+        elif has_id:
             result.errors.append(Issue(row, headers.get("id_card"), None,
-                                       "身份证号在人员名册中找不到，且未提供单位和姓名"))
+                                       "身份证号在人员名册中找不到：请核对，或先导入包含此人的人员名册"))
         elif unit is None or name is None:
             result.errors.append(Issue(row, headers.get("name") or headers.get("unit"), name or unit,
                                        "缺少人员编号、身份证号，也缺少单位和姓名，无法确定是哪一位人员"))

@@ -43,7 +43,7 @@ def roster_bytes(tmp_path: Path) -> bytes:
 
 
 def test_data_page_on_an_empty_store_says_what_to_do(empty_app):
-    at = run()
+    at = run("pages/data_status.py")
     assert any("还没有数据" in w.value for w in at.warning)
 
 

@@ -246,6 +246,28 @@ def test_name_matching_against_roster_refuses_unknown_and_ambiguous(con, setting
     assert snapshot(con) == before
 
 
+def test_unknown_person_number_or_id_card_is_refused_once_a_roster_is_loaded(con, settings, roster, tmp_path):
+    path = write_text(tmp_path / "年度.csv", [
+        ["人员编号", "身份证号", "姓名", "单位", "年度", "等次"],
+        ["P001", "", "张三", "东湖区公安局", "2024", "称职"],
+        ["P999", "", "新人", "东湖区公安局", "2024", "称职"],
+        ["", "110101200001011236", "新人", "东湖区公安局", "2024", "称职"],
+    ])
+    before = snapshot(con)
+    result = only(load(con, settings, path))
+    assert [(e.row, e.column, e.value) for e in result.errors] == [(3, "人员编号", "P999"), (4, "身份证号", None)]
+    assert "人员名册中没有人员编号「P999」" in result.errors[0].reason
+    assert snapshot(con) == before
+
+
+def test_without_roster_unknown_numbers_create_people_with_a_warning(con, settings, tmp_path):
+    path = write_text(tmp_path / "年度.csv", [["人员编号", "姓名", "单位", "年度", "等次"], ["P7", "张三", "甲局", "2024", "称职"]])
+    result = only(load(con, settings, path))
+    assert result.status == "loaded"
+    assert any("不在人员名册中" in w for w in result.warnings)
+    assert rows(con, "SELECT person_id, name, unit, auto FROM people") == [("P7", "张三", "甲局", True)]
+
+
 # --- refusal, idempotence, conflicts, undo -------------------------------------------------------
 
 
