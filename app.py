@@ -15,8 +15,8 @@ analysis = [
     # slot: grade_spread
     # slot: saturation
     # slot: patterns
-    # slot: pilots
-    # slot: raters
+    st.Page("pages/pilots.py", title="联系点对比", icon="🧪", url_path="pilots"),
+    st.Page("pages/raters.py", title="评价人分析", icon="⚖️", url_path="raters"),
     # slot: rules
 ]
 detail = [

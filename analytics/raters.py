@@ -1,0 +1,624 @@
+"""评价人分析: rater leniency, compression, self-rating gaps, rater-type gaps and agreement.
+
+Everything starts from the ratings table (评价明细) of the people the filters select (the filters
+act on the person rated, 被评价人) in the selected quarters. A rating is a *self-rating* (自评) when
+its type is 自评 or the rater is the person rated; self-ratings never enter leniency or agreement.
+
+For every rating, "the others' mean" is the mean of the non-self ratings the same person got in
+the same quarter from *other* raters (every rating by the same rater is left out). All of that is
+aggregated in SQL; pandas only sees one row per rater, per rater type, per unit or per person.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics import figures
+from analytics.filters import Filters
+from analytics.findings import Finding
+from analytics.registry import ReportArgs, ReportError, report
+
+PAGE = "pages/raters.py"
+SELF_TYPE = "自评"
+TYPE_ORDER = ("自评", "互评", "上级", "群众")
+TOP_SCORE = 95.0
+LENIENCY_POINTS = 5.0  # at least this many points from the others' mean
+LENIENCY_SE = 3.0  # and at least this many standard errors from 0
+MIN_RATINGS = 3  # fewer usable ratings: no flag (the SD of one or two differences says little)
+COMPRESSION_LOW = 0.5  # a rater whose score SD is below half the typical rater's: 打分集中
+HARSH_COLOR = "#0072B2"
+LENIENT_COLOR = figures.FLAG_COLOR
+
+
+# --- SQL -----------------------------------------------------------------------------------------
+
+def _gaps_cte(filters: Filters) -> tuple[str, list]:
+    """CTEs ending in ``gaps``: every rating of a selected person, with the others' mean.
+
+    Columns of ``gaps``: person_id, rater, rater_type, period, score, is_self, others_mean,
+    n_others (number of non-self ratings by other raters), diff = score - others_mean (NULL when
+    nobody else rated the person that quarter).
+    """
+    pop_sql, pop_params = filters.population()
+    period_sql, period_params = filters.period_clause("r.period")
+    sql = f"""
+        WITH pop AS ({pop_sql}),
+        r AS (
+            SELECT r.person_id, r.rater, r.rater_type, r.period, r.score,
+                   (r.rater_type = '{SELF_TYPE}' OR r.rater = r.person_id) AS is_self
+            FROM ratings r JOIN pop USING (person_id)
+            WHERE {period_sql}
+        ),
+        target AS (
+            SELECT person_id, period, sum(score) AS s, count(*) AS n
+            FROM r WHERE NOT is_self GROUP BY ALL
+        ),
+        by_rater AS (
+            SELECT person_id, period, rater, sum(score) AS s, count(*) AS n
+            FROM r WHERE NOT is_self GROUP BY ALL
+        ),
+        gaps AS (
+            SELECT r.*,
+                   coalesce(t.n, 0) - coalesce(b.n, 0) AS n_others,
+                   (t.s - coalesce(b.s, 0)) / NULLIF(coalesce(t.n, 0) - coalesce(b.n, 0), 0) AS others_mean,
+                   r.score - others_mean AS diff
+            FROM r
+            LEFT JOIN target t USING (person_id, period)
+            LEFT JOIN by_rater b ON NOT r.is_self AND b.person_id = r.person_id
+                                    AND b.period = r.period AND b.rater = r.rater
+        )
+    """
+    return sql, [*pop_params, *period_params]
+
+
+_PEOPLE = "(SELECT person_id, any_value(name) AS name, any_value(unit) AS unit FROM people GROUP BY person_id)"
+
+
+def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    gaps, params = _gaps_cte(filters)
+    sql = gaps + f"""
+        , ns AS (SELECT * FROM gaps WHERE NOT is_self),
+        stats AS (
+            SELECT rater,
+                   count(*) AS n_given,
+                   count(diff) AS k,
+                   avg(diff) AS leniency,
+                   stddev_samp(diff) AS sd_diff,
+                   avg(score) AS mean_score,
+                   stddev_samp(score) AS sd_score,
+                   avg(CASE WHEN score >= {TOP_SCORE} THEN 1.0 ELSE 0.0 END) AS top_share,
+                   count(DISTINCT person_id) AS ratees,
+                   string_agg(DISTINCT rater_type, '、' ORDER BY rater_type) AS types
+            FROM ns GROUP BY rater
+        ),
+        example AS (
+            SELECT * FROM (
+                SELECT ns.rater, ns.person_id AS ex_person, ns.period AS ex_period, ns.score AS ex_score,
+                       ns.others_mean AS ex_others, ns.n_others AS ex_n_others,
+                       row_number() OVER (PARTITION BY ns.rater
+                                          ORDER BY abs(ns.diff - s.leniency), ns.period, ns.person_id) AS rn
+                FROM ns JOIN stats s USING (rater)
+                WHERE ns.diff IS NOT NULL
+            ) WHERE rn = 1
+        )
+        SELECT s.*, pr.name AS rater_name, pr.unit AS rater_unit, pr.person_id IS NOT NULL AS is_person,
+               e.ex_person, pe.name AS ex_name, e.ex_period, e.ex_score, e.ex_others, e.ex_n_others
+        FROM stats s
+        LEFT JOIN {_PEOPLE} pr ON pr.person_id = s.rater
+        LEFT JOIN example e USING (rater)
+        LEFT JOIN {_PEOPLE} pe ON pe.person_id = e.ex_person
+        ORDER BY s.rater
+    """
+    return con.execute(sql, params).df()
+
+
+# --- leniency and compression --------------------------------------------------------------------
+
+def _label(row: pd.Series) -> str:
+    if row["is_person"] and isinstance(row["rater_name"], str):
+        unit = f"（{row['rater_unit']}）" if isinstance(row["rater_unit"], str) else ""
+        return f"{row['rater_name']}{unit}"
+    return str(row["rater"])
+
+
+def _example(row: pd.Series) -> str:
+    if row["ex_person"] is None or (isinstance(row["ex_person"], float) and math.isnan(row["ex_person"])):
+        return "—"
+    who = row["ex_name"] if isinstance(row["ex_name"], str) else row["ex_person"]
+    return (f"{row['ex_period']} 给{who}打 {row['ex_score']:.1f} 分，"
+            f"其他 {int(row['ex_n_others'])} 条评价平均 {row['ex_others']:.1f} 分")
+
+
+def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: int = MIN_RATINGS) -> pd.DataFrame:
+    """One row per rater (non-self ratings only), with leniency, its SE, flags and compression.
+
+    Columns: rater, label, is_person, rater_name, rater_unit, types, n_given, k, ratees, leniency,
+    sd_diff, se, z, lenient, harsh, mean_score, sd_score, compression, compressed, top_share, example.
+    ``k`` is the number of ratings with at least one other rater (those that enter leniency).
+    """
+    stats = _rater_stats(con, filters)
+    if stats.empty:
+        cols = ["rater", "label", "is_person", "rater_name", "rater_unit", "types", "n_given", "k", "ratees",
+                "leniency", "sd_diff", "se", "z", "lenient", "harsh", "mean_score", "sd_score", "compression",
+                "compressed", "top_share", "example"]
+        return pd.DataFrame(columns=cols)
+    stats["k"] = stats["k"].astype(int)
+    stats["se"] = stats["sd_diff"] / np.sqrt(stats["k"].where(stats["k"] > 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stats["z"] = stats["leniency"] / stats["se"]
+    enough = (stats["k"] >= min_ratings) & stats["se"].notna()
+    far_enough = stats["leniency"].abs() >= LENIENCY_SE * stats["se"]
+    stats["lenient"] = enough & (stats["leniency"] >= LENIENCY_POINTS) & far_enough
+    stats["harsh"] = enough & (stats["leniency"] <= -LENIENCY_POINTS) & far_enough
+    typical = typical_sd(stats, min_ratings)
+    stats["compression"] = stats["sd_score"] / typical if typical and typical > 0 else np.nan
+    stats["compressed"] = (stats["n_given"] >= min_ratings) & (stats["compression"] < COMPRESSION_LOW)
+    stats["label"] = stats.apply(_label, axis=1)
+    stats["example"] = stats.apply(_example, axis=1)
+    return stats[["rater", "label", "is_person", "rater_name", "rater_unit", "types", "n_given", "k", "ratees",
+                  "leniency", "sd_diff", "se", "z", "lenient", "harsh", "mean_score", "sd_score", "compression",
+                  "compressed", "top_share", "example"]].reset_index(drop=True)
+
+
+def typical_sd(raters: pd.DataFrame, min_ratings: int = MIN_RATINGS) -> float:
+    """The typical rater's SD of scores given: the median over raters with at least min_ratings ratings."""
+    sds = raters.loc[raters["n_given"] >= min_ratings, "sd_score"].dropna()
+    return float(sds.median()) if len(sds) else float("nan")
+
+
+def rater_ratings(con: duckdb.DuckDBPyConnection, filters: Filters, rater: str) -> pd.DataFrame:
+    """Every rating one rater gave (self-ratings included, marked), with the others' mean."""
+    gaps, params = _gaps_cte(filters)
+    sql = gaps + f"""
+        SELECT g.period AS 考核周期, g.person_id AS 被评价人编号, p.name AS 被评价人, p.unit AS 被评价人单位,
+               g.rater_type AS 评价类型, g.score AS 分数, round(g.others_mean, 1) AS 其他评价人平均,
+               g.n_others AS 其他评价条数, round(g.diff, 1) AS 差值,
+               CASE WHEN g.is_self THEN '自评，不计入宽严' WHEN g.diff IS NULL THEN '无其他评价人，不计入'
+                    ELSE '' END AS 备注
+        FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
+        WHERE g.rater = ?
+        ORDER BY g.period, g.person_id
+    """
+    return con.execute(sql, [*params, rater]).df()
+
+
+# --- self-rating gap, rater types ----------------------------------------------------------------
+
+def self_gap_by_person(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Per person: mean over quarters of (self score - mean of the others' non-self ratings)."""
+    gaps, params = _gaps_cte(filters)
+    sql = gaps + f"""
+        SELECT g.person_id, p.name, p.unit, count(*) AS quarters, avg(g.score) AS self_mean,
+               avg(g.others_mean) AS others_mean, avg(g.diff) AS self_gap
+        FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
+        WHERE g.is_self AND g.diff IS NOT NULL
+        GROUP BY ALL ORDER BY self_gap DESC, g.person_id
+    """
+    return con.execute(sql, params).df()
+
+
+def self_gap_by_unit(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> pd.DataFrame:
+    """Per unit of the person rated: mean self gap over person-quarters; fewer than min_group people -> NaN."""
+    gaps, params = _gaps_cte(filters)
+    sql = gaps + f"""
+        SELECT p.unit, count(DISTINCT g.person_id) AS people, count(*) AS ratings,
+               avg(g.score) AS self_mean, avg(g.others_mean) AS others_mean, avg(g.diff) AS self_gap,
+               stddev_samp(g.diff) AS sd_gap
+        FROM gaps g JOIN {_PEOPLE} p USING (person_id)
+        WHERE g.is_self AND g.diff IS NOT NULL AND p.unit IS NOT NULL
+        GROUP BY ALL ORDER BY p.unit
+    """
+    frame = con.execute(sql, params).df()
+    small = frame["people"] < min_group
+    frame["small"] = small
+    for column in ("self_mean", "others_mean", "self_gap", "sd_gap"):
+        frame[column] = frame[column].where(~small)
+    return frame.sort_values(["small", "self_gap"], ascending=[True, False], na_position="last").reset_index(drop=True)
+
+
+def type_gaps(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Per rater type: ratings, mean score, and mean gap to the other raters of the same person-quarter."""
+    gaps, params = _gaps_cte(filters)
+    sql = gaps + """
+        SELECT rater_type, count(*) AS ratings, avg(score) AS mean_score,
+               count(diff) AS compared, avg(diff) AS gap, stddev_samp(diff) AS sd_gap,
+               avg(CASE WHEN score >= ? THEN 1.0 ELSE 0.0 END) AS top_share
+        FROM gaps GROUP BY rater_type
+    """
+    frame = con.execute(sql, [*params, TOP_SCORE]).df()
+    order = {t: i for i, t in enumerate(TYPE_ORDER)}
+    frame["_o"] = frame["rater_type"].map(lambda t: order.get(t, len(order)))
+    return frame.sort_values(["_o", "rater_type"]).drop(columns="_o").reset_index(drop=True)
+
+
+# --- agreement: ICC(1) ---------------------------------------------------------------------------
+
+def _icc_sql(filters: Filters, group: str) -> tuple[str, list]:
+    """One-way ANOVA over targets (person-quarters with >= 2 non-self ratings), per ``group``."""
+    gaps, params = _gaps_cte(filters)
+    sql = gaps + f"""
+        , tgt AS (
+            SELECT g.person_id, g.period, {group} AS grp, count(*) AS n, avg(g.score) AS m,
+                   var_samp(g.score) * (count(*) - 1) AS ssw
+            FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
+            WHERE NOT g.is_self
+            GROUP BY ALL HAVING count(*) >= 2
+        )
+        SELECT grp, count(*) AS targets, count(DISTINCT person_id) AS people, sum(n) AS ratings,
+               sum(n * n) AS sum_n2, sum(n * m) / sum(n) AS grand,
+               sum(n * m * m) - sum(n * m) * sum(n * m) / sum(n) AS ssb, sum(ssw) AS ssw
+        FROM tgt GROUP BY grp ORDER BY grp
+    """
+    return sql, params
+
+
+def _icc_from_sums(frame: pd.DataFrame) -> pd.DataFrame:
+    g = frame["targets"].astype(float)
+    n = frame["ratings"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        msb = frame["ssb"] / (g - 1)
+        msw = frame["ssw"] / (n - g)
+        k0 = (n - frame["sum_n2"] / n) / (g - 1)
+        frame["k0"] = k0
+        frame["msb"] = msb
+        frame["msw"] = msw
+        frame["icc1"] = (msb - msw) / (msb + (k0 - 1) * msw)
+        frame["icc_k"] = (msb - msw) / msb
+    ok = (g >= 2) & (n > g)
+    frame.loc[~ok, ["icc1", "icc_k"]] = np.nan
+    return frame
+
+
+def agreement(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> tuple[dict, pd.DataFrame]:
+    """ICC(1) overall and per unit of the person rated.
+
+    Returns (overall, by_unit). ``overall`` has targets, people, ratings, k0, icc1, icc_k; a unit
+    with fewer than ``min_group`` people rated shows NaN (样本过少).
+    """
+    sql, params = _icc_sql(filters, "'全部'")
+    overall = _icc_from_sums(con.execute(sql, params).df())
+    first = overall.iloc[0].to_dict() if len(overall) else {
+        "targets": 0, "people": 0, "ratings": 0, "k0": np.nan, "icc1": np.nan, "icc_k": np.nan}
+    sql, params = _icc_sql(filters, "p.unit")
+    units = _icc_from_sums(con.execute(sql, params).df())
+    units = units[units["grp"].notna()].rename(columns={"grp": "unit"})
+    units["small"] = units["people"] < min_group
+    units.loc[units["small"], ["icc1", "icc_k"]] = np.nan
+    units = units.sort_values(["small", "icc1"], na_position="last").reset_index(drop=True)
+    return first, units[["unit", "people", "targets", "ratings", "k0", "icc1", "icc_k", "small"]]
+
+
+def icc_band(value: float) -> str:
+    """Koo & Li (2016) words for an ICC."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if value < 0.5:
+        return "较差"
+    if value < 0.75:
+        return "中等"
+    if value < 0.9:
+        return "良好"
+    return "很好"
+
+
+# --- the page's result ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RaterAnalysis:
+    raters: pd.DataFrame  # rater_table()
+    typical_sd: float
+    types: pd.DataFrame  # type_gaps()
+    self_units: pd.DataFrame  # self_gap_by_unit()
+    self_people: pd.DataFrame  # self_gap_by_person()
+    agreement: dict  # overall ICC
+    agreement_units: pd.DataFrame
+    min_ratings: int
+    method: str
+
+    @property
+    def empty(self) -> bool:
+        return self.raters.empty and self.types.empty
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        f = self.raters[self.raters["lenient"] | self.raters["harsh"]]
+        return f.reindex(f["leniency"].abs().sort_values(ascending=False).index)
+
+
+METHOD = (f"每条评价减去同一被评价人同一季度其他评价人（不含自评、不含本人）的平均分，评价人的宽严度为这些差值的平均；"
+          f"至少 {MIN_RATINGS} 条可比评价、平均差至少 ±{LENIENCY_POINTS:.0f} 分且距 0 至少 "
+          f"{LENIENCY_SE:.0f} 个标准误时标记偏松或偏严。")
+
+
+def analyse(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5,
+            min_ratings: int = MIN_RATINGS) -> RaterAnalysis:
+    raters = rater_table(con, filters, min_ratings)
+    overall, units = agreement(con, filters, min_group)
+    return RaterAnalysis(
+        raters=raters, typical_sd=typical_sd(raters, min_ratings) if len(raters) else float("nan"),
+        types=type_gaps(con, filters), self_units=self_gap_by_unit(con, filters, min_group),
+        self_people=self_gap_by_person(con, filters), agreement=overall, agreement_units=units,
+        min_ratings=min_ratings, method=METHOD,
+    )
+
+
+def headline(result: RaterAnalysis) -> str:
+    """The most important finding in words (one or two sentences)."""
+    r = result.raters
+    usable = int((r["k"] >= result.min_ratings).sum())
+    lenient = r[r["lenient"]].sort_values("leniency", ascending=False)
+    harsh = r[r["harsh"]].sort_values("leniency")
+    parts = []
+    if len(lenient):
+        names = "、".join(f"{x.label}（{x.leniency:+.1f} 分）" for x in lenient.head(3).itertuples())
+        parts.append(f"{len(lenient)} 名评价人打分明显偏松：{names}")
+    if len(harsh):
+        names = "、".join(f"{x.label}（{x.leniency:+.1f} 分）" for x in harsh.head(3).itertuples())
+        parts.append(f"{len(harsh)} 名明显偏严：{names}")
+    if parts:
+        text = "；".join(parts) + f"（在 {usable} 名有足够可比评价的评价人中，与同一被评价人其他评价人的平均分相比）。"
+    else:
+        text = (f"在 {usable} 名有足够可比评价的评价人中，没有评价人的打分明显偏松或偏严"
+                f"（平均差 ≥ {LENIENCY_POINTS:.0f} 分且 ≥ {LENIENCY_SE:.0f} 个标准误）。")
+    icc = result.agreement.get("icc1")
+    if icc is not None and not math.isnan(icc):
+        text += f"同一人的不同评价人之间一致性 ICC(1) = {icc:.2f}（{icc_band(icc)}）。"
+    return text
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+def leniency_figure(result: RaterAnalysis) -> go.Figure:
+    """Leniency against the number of comparable ratings; ±5 lines and the 3-SE curve of a typical rater."""
+    r = result.raters[result.raters["k"] > 0]
+    fig = go.Figure()
+    groups = (("偏松", r["lenient"], LENIENT_COLOR), ("偏严", r["harsh"], HARSH_COLOR),
+              ("未标记", ~(r["lenient"] | r["harsh"]), figures.MUTED_COLOR))
+    for name, mask, color in groups:
+        part = r[mask]
+        if part.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=part["k"], y=part["leniency"], mode="markers", name=name,
+            marker={"color": color, "size": 9 if name != "未标记" else 6, "opacity": 0.9 if name != "未标记" else 0.5},
+            customdata=np.array(list(zip(part["rater"].astype(str), part["label"], part["se"].round(2),
+                                         strict=True)), dtype=object),
+            hovertemplate="%{customdata[1]}<br>可比评价 %{x} 条<br>宽严度 %{y:+.1f} 分<br>标准误 %{customdata[2]:.1f}"
+                          "<extra></extra>",
+        ))
+    sd_typ = float(r["sd_diff"].median()) if len(r) else float("nan")
+    kmax = int(r["k"].max()) if len(r) else 10
+    ks = np.unique(np.geomspace(max(result.min_ratings, 1), max(kmax, result.min_ratings + 1), 60).round())
+    if not math.isnan(sd_typ):
+        band = np.maximum(LENIENCY_POINTS, LENIENCY_SE * sd_typ / np.sqrt(ks))
+        for sign in (1, -1):
+            fig.add_trace(go.Scatter(x=ks, y=sign * band, mode="lines", name="标记界限（典型离散程度）",
+                                     line={"color": "#555555", "dash": "dash", "width": 1},
+                                     showlegend=sign == 1, hoverinfo="skip"))
+    fig.add_hline(y=0, line={"color": "#555555", "width": 1})
+    fig.update_layout(xaxis_title="可比评价条数（对数刻度）", yaxis_title="宽严度：比其他评价人平均高（分）",
+                      xaxis_type="log")
+    return fig
+
+
+def compression_figure(result: RaterAnalysis) -> go.Figure:
+    """Histogram of the compression ratio (rater's SD over the typical rater's SD)."""
+    r = result.raters[(result.raters["n_given"] >= result.min_ratings) & result.raters["compression"].notna()]
+    fig = go.Figure(go.Histogram(x=r["compression"], nbinsx=40, marker_color=figures.NEUTRAL_COLOR,
+                                 name="评价人数", hovertemplate="离散比 %{x}<br>%{y} 人<extra></extra>"))
+    fig.add_vline(x=1.0, line={"color": "#555555", "width": 1})
+    fig.add_vline(x=COMPRESSION_LOW, line={"color": figures.FLAG_COLOR, "dash": "dash", "width": 1})
+    fig.update_layout(xaxis_title="打分离散比（本人给分标准差 ÷ 典型评价人标准差）", yaxis_title="评价人数",
+                      showlegend=False)
+    return fig
+
+
+def type_figure(result: RaterAnalysis) -> go.Figure:
+    t = result.types[result.types["compared"] > 0]
+    se = t["sd_gap"] / np.sqrt(t["compared"])
+    colors = [LENIENT_COLOR if g > 0 else HARSH_COLOR for g in t["gap"]]
+    fig = go.Figure(go.Bar(
+        x=t["rater_type"], y=t["gap"], marker_color=colors,
+        error_y={"type": "data", "array": 1.96 * se.fillna(0), "visible": True},
+        customdata=np.stack([t["mean_score"], t["compared"]], axis=1) if len(t) else None,
+        hovertemplate="%{x}：比其他评价人平均高 %{y:+.2f} 分<br>平均给分 %{customdata[0]:.1f}<br>"
+                      "%{customdata[1]} 条评价<extra></extra>",
+    ))
+    fig.add_hline(y=0, line={"color": "#555555", "width": 1})
+    fig.update_layout(xaxis_title="评价类型", yaxis_title="与同一被评价人其他评价人平均分之差（分）", showlegend=False)
+    return fig
+
+
+def self_gap_figure(result: RaterAnalysis, top: int = 30) -> go.Figure:
+    """Units by mean self-rating gap (units under the minimum group size are left out and listed as 样本过少)."""
+    u = result.self_units[~result.self_units["small"]].head(top).iloc[::-1]
+    fig = go.Figure(go.Bar(
+        y=u["unit"], x=u["self_gap"], orientation="h", marker_color=figures.NEUTRAL_COLOR,
+        customdata=np.stack([u["people"], u["self_mean"], u["others_mean"]], axis=1) if len(u) else None,
+        hovertemplate="%{y}<br>自评比他评高 %{x:+.1f} 分<br>%{customdata[0]} 人<br>自评平均 %{customdata[1]:.1f}，"
+                      "他评平均 %{customdata[2]:.1f}<extra></extra>",
+    ))
+    fig.add_vline(x=0, line={"color": "#555555", "width": 1})
+    fig.update_layout(xaxis_title="自评减他评平均（分）", yaxis_title=None, height=max(320, 22 * len(u) + 120),
+                      showlegend=False)
+    return fig
+
+
+def agreement_figure(result: RaterAnalysis, top: int = 40) -> go.Figure:
+    u = result.agreement_units[~result.agreement_units["small"]].head(top).iloc[::-1]
+    colors = [figures.FLAG_COLOR if v < 0.5 else figures.NEUTRAL_COLOR for v in u["icc1"]]
+    fig = go.Figure(go.Bar(
+        y=u["unit"], x=u["icc1"], orientation="h", marker_color=colors,
+        customdata=np.stack([u["people"], u["targets"], u["k0"]], axis=1) if len(u) else None,
+        hovertemplate="%{y}<br>ICC(1) = %{x:.2f}<br>%{customdata[0]} 人，%{customdata[1]} 个人次，"
+                      "平均每人次 %{customdata[2]:.1f} 名评价人<extra></extra>",
+    ))
+    overall = result.agreement.get("icc1")
+    if overall is not None and not math.isnan(overall):
+        fig.add_vline(x=overall, line={"color": "#555555", "dash": "dash", "width": 1},
+                      annotation_text=f"全部 {overall:.2f}")
+    fig.add_vline(x=0.5, line={"color": figures.FLAG_COLOR, "dash": "dot", "width": 1})
+    fig.update_layout(xaxis_title="评价人一致性 ICC(1)", yaxis_title=None, height=max(320, 22 * len(u) + 120),
+                      showlegend=False)
+    return fig
+
+
+# --- tables for the page (Chinese column names, formatted) ----------------------------------------
+
+def fmt_signed(v: float) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:+.1f}"
+
+
+def fmt_num(v: float, digits: int = 1) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def rater_sentence(result: RaterAnalysis, rater: str) -> str:
+    """One rater in words, above the list of his ratings."""
+    row = result.raters[result.raters["rater"] == rater].iloc[0]
+    judge = "偏松" if row["lenient"] else "偏严" if row["harsh"] else "未标记"
+    return (f"**{row['label']}**（{row['types']}）：可比评价 {int(row['k'])} 条，"
+            f"宽严度 {fmt_signed(row['leniency'])} 分"
+            f"（标准误 {fmt_num(row['se'])}），{judge}；给分标准差 {fmt_num(row['sd_score'])} 分，"
+            f"95 分及以上占 {figures.pct(row['top_share'])}。")
+
+
+def agreement_sentence(result: RaterAnalysis) -> str | None:
+    """The overall ICC in words, or None when it cannot be computed."""
+    icc = result.agreement.get("icc1")
+    if icc is None or math.isnan(icc):
+        return None
+    return (f"全部 {int(result.agreement['targets']):,} 个至少有 2 名他评的人次：ICC(1) = **{icc:.2f}**"
+            f"（{icc_band(icc)}），平均分信度 ICC(k) = {result.agreement['icc_k']:.2f}，"
+            f"平均每人次 {result.agreement['k0']:.1f} 名评价人。")
+
+
+def flagged_table(result: RaterAnalysis) -> pd.DataFrame:
+    f = result.flagged
+    return pd.DataFrame({
+        "评价人": f["label"], "评价人编号": f["rater"], "评价类型": f["types"],
+        "判断": np.where(f["lenient"], "偏松", "偏严"),
+        "宽严度（分）": f["leniency"].map(fmt_signed), "标准误": f["se"].map(fmt_num),
+        "可比评价条数": f["k"], "距 0 的标准误倍数": f["z"].map(lambda z: "∞" if np.isinf(z) else f"{abs(z):.1f}"),
+        "示例": f["example"],
+    })
+
+
+def raters_display(result: RaterAnalysis) -> pd.DataFrame:
+    r = result.raters.reindex(result.raters["leniency"].abs().sort_values(ascending=False, na_position="last").index)
+    judge = np.where(r["lenient"], "偏松", np.where(r["harsh"], "偏严",
+                     np.where(r["k"] < result.min_ratings, "评价过少，不判断", "")))
+    return pd.DataFrame({
+        "评价人": r["label"], "评价人编号": r["rater"], "评价类型": r["types"], "给分条数": r["n_given"],
+        "可比评价条数": r["k"], "被评价人数": r["ratees"], "宽严度（分）": r["leniency"].map(fmt_signed),
+        "标准误": r["se"].map(fmt_num), "判断": judge, "平均给分": r["mean_score"].map(fmt_num),
+        "给分标准差": r["sd_score"].map(fmt_num),
+        "打分离散比": r["compression"].map(lambda v: fmt_num(v, 2)),
+        "打分集中": np.where(r["compressed"], "是", ""),
+        "95分及以上占比": r["top_share"].map(figures.pct),
+    })
+
+
+def types_display(result: RaterAnalysis) -> pd.DataFrame:
+    t = result.types
+    return pd.DataFrame({
+        "评价类型": t["rater_type"], "评价条数": t["ratings"], "平均给分": t["mean_score"].map(fmt_num),
+        "可比评价条数": t["compared"], "与其他评价人之差（分）": t["gap"].map(fmt_signed),
+        "差值标准差": t["sd_gap"].map(fmt_num), "95分及以上占比": t["top_share"].map(figures.pct),
+    })
+
+
+def self_units_display(result: RaterAnalysis) -> pd.DataFrame:
+    u = result.self_units
+    small = u["small"]
+    return pd.DataFrame({
+        "单位": u["unit"], "人数": u["people"], "自评人次": u["ratings"],
+        "自评平均": np.where(small, "样本过少", u["self_mean"].map(fmt_num)),
+        "他评平均": np.where(small, "样本过少", u["others_mean"].map(fmt_num)),
+        "自评减他评（分）": np.where(small, "样本过少", u["self_gap"].map(fmt_signed)),
+    })
+
+
+def self_people_display(result: RaterAnalysis, top: int = 50) -> pd.DataFrame:
+    p = result.self_people.head(top)
+    return pd.DataFrame({
+        "人员编号": p["person_id"], "姓名": p["name"], "单位": p["unit"], "季度数": p["quarters"],
+        "自评平均": p["self_mean"].map(fmt_num), "他评平均": p["others_mean"].map(fmt_num),
+        "自评减他评（分）": p["self_gap"].map(fmt_signed),
+    })
+
+
+def agreement_display(result: RaterAnalysis) -> pd.DataFrame:
+    u = result.agreement_units
+    small = u["small"]
+    return pd.DataFrame({
+        "单位": u["unit"], "人数": u["people"], "人次（至少 2 名他评）": u["targets"], "评价条数": u["ratings"],
+        "平均每人次评价人数": u["k0"].map(fmt_num),
+        "ICC(1)": np.where(small, "样本过少", u["icc1"].map(lambda v: fmt_num(v, 2))),
+        "平均分信度 ICC(k)": np.where(small, "样本过少", u["icc_k"].map(lambda v: fmt_num(v, 2))),
+        "一致性": np.where(small, "样本过少", u["icc1"].map(icc_band)),
+    })
+
+
+# --- findings and the report ---------------------------------------------------------------------
+
+def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
+    raters = rater_table(con, filters)
+    out: list[Finding] = []
+    for flag, word in (("lenient", "偏松"), ("harsh", "偏严")):
+        f = raters[raters[flag]]
+        if f.empty:
+            continue
+        f = f.reindex(f["leniency"].abs().sort_values(ascending=False).index)
+        first = f.iloc[0]
+        out.append(Finding(
+            page=PAGE, title=f"{len(f)} 名评价人打分明显{word}",
+            detail=(f"如{first['label']}：{int(first['k'])} 条可比评价平均比同一被评价人的其他评价人"
+                    f"{'高' if first['leniency'] > 0 else '低'} {abs(first['leniency']):.1f} 分"
+                    f"（标准误 {first['se']:.1f}）；"
+                    f"标准：平均差至少 {LENIENCY_POINTS:.0f} 分且至少 {LENIENCY_SE:.0f} 个标准误，自评不计。"),
+            count=len(f)))
+    overall, _ = agreement(con, filters, min_group)
+    icc = overall.get("icc1")
+    if icc is not None and not math.isnan(icc) and icc < 0.5:
+        out.append(Finding(
+            page=PAGE, title=f"评价人之间一致性较差（ICC(1) = {icc:.2f}）",
+            detail=(f"在 {int(overall['targets'])} 个至少有 2 名他评的人次中，被评价人之间的真实差别只占评分差异的 "
+                    f"{icc * 100:.0f}%，其余来自评价人；单因素方差分析 ICC(1)，低于 0.5 为较差。"),
+            count=int(overall["targets"])))
+    return out[:3]
+
+
+REPORT_COLUMNS = ["rater", "ratings", "leniency", "lenient_flag", "harsh_flag"]
+
+
+def _report_filters(filters: Filters, args: ReportArgs) -> Filters:
+    if args.period:
+        if len(args.period) != 6 or args.period[4] != "Q" or not args.period[:4].isdigit() \
+                or args.period[5] not in "1234":
+            raise ReportError(f"季度格式应为 2025Q1 这样的形式，而不是「{args.period}」。")
+        return filters.with_(periods=(args.period,))
+    if args.year:
+        return filters.with_(years=(int(args.year),), periods=())
+    return filters
+
+
+@report("raters", "评价人宽严：每名评价人一行（rater 评价人，ratings 计入的非自评评价条数，"
+                  "leniency 平均比同一被评价人其他评价人高的分数，lenient_flag 偏松，harsh_flag 偏严）；"
+                  "可用 --year 或 --period 限定")
+def raters_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportArgs) -> pd.DataFrame:
+    r = rater_table(con, _report_filters(filters, args))
+    out = pd.DataFrame({
+        "rater": r["rater"].astype(str),
+        "ratings": r["k"].astype(int),
+        "leniency": [None if pd.isna(v) else round(float(v), 3) for v in r["leniency"]],
+        "lenient_flag": [bool(v) for v in r["lenient"]],
+        "harsh_flag": [bool(v) for v in r["harsh"]],
+    }, columns=REPORT_COLUMNS)
+    return out.astype({"leniency": object})
