@@ -1,0 +1,815 @@
+"""等次分布: how the share of 好 differs between units, and which differences are more than chance.
+
+For each unit and quarter: n people rated (不确定等次 and missing grades excluded) and x of them 好.
+The benchmark p0 is the overall 好 share of that quarter across the selected units.
+
+* Funnel plot: exact binomial limits around p0 at 95 % and 99.8 %; a unit-quarter is flagged
+  (``inflation_flag``) when P(X ≥ x | n, p0) < 0.001, i.e. x/n lies above the 99.8 % upper limit.
+  Optionally the Spiegelhalter (2005) multiplicative overdispersion adjustment: φ is the mean of
+  the squared standardised Pearson residuals, winsorised at the 10th and 90th percentiles, and the
+  limits become p0 ± z·sqrt(φ·p0(1 − p0)/n) when φ > 1.
+* Shrunk share: beta-binomial empirical Bayes, (x + a)/(n + a + b), with a and b fitted by the
+  method of moments across the units of the quarter (guards for degenerate fits, see
+  ``fit_beta_binomial``), and a 95 % posterior interval of Beta(x + a, n − x + b).
+* Share of 一般 or worse, quota use (好 count against floor(quota × n)), and the trend per unit.
+
+Exact binomial tails are computed in log space with numpy (no scipy).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import duckdb
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics.distribution import SMALL, report_filters, unit_quarter_spread
+from analytics.figures import FLAG_COLOR, GRADE_COLORS, MUTED_COLOR, NEUTRAL_COLOR, pct
+from analytics.filters import Filters
+from analytics.findings import Finding
+from analytics.registry import ReportArgs, report
+
+PAGE = "pages/grade_spread.py"
+GOOD_QUOTA = 0.4  # DOMAIN.md good_quota: at most 40 % 好 per unit and quarter, rounded down
+ALPHA_FLAG = 0.001  # one-sided tail beyond the 99.8 % two-sided limit
+ALPHA_95 = 0.025  # one-sided tail beyond the 95 % two-sided limit
+Z_998 = 3.090232306167813  # standard normal quantile 0.999
+Z_95 = 1.959963984540054  # standard normal quantile 0.975
+WINSOR = 0.10  # Spiegelhalter (2005): z-scores winsorised at the 10th and 90th percentiles
+RATED_GRADES = ("好", "较好", "一般", "较差")
+LOW_GRADES = ("一般", "较差")
+MIN_UNITS_FOR_FIT = 3
+
+
+# --- exact binomial tails ------------------------------------------------------------------------
+
+def _log_pmf(n: int, p: float) -> np.ndarray:
+    """log P(X = k) for k = 0..n, X ~ Binomial(n, p), 0 < p < 1."""
+    k = np.arange(n + 1, dtype=float)
+    log_choose = math.lgamma(n + 1) - np.array([math.lgamma(i + 1) + math.lgamma(n - i + 1) for i in range(n + 1)])
+    return log_choose + k * math.log(p) + (n - k) * math.log1p(-p)
+
+
+@lru_cache(maxsize=4096)
+def _tails(n: int, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """(upper, lower): upper[k] = P(X ≥ k) and lower[k] = P(X ≤ k) for k = 0..n.
+
+    Each tail is summed from its own end in log space, so small tail probabilities keep their
+    relative precision.
+    """
+    if n < 0:
+        raise ValueError("n must be non-negative")
+    if p <= 0.0:
+        point = np.zeros(n + 1)
+        point[0] = 1.0
+    elif p >= 1.0:
+        point = np.zeros(n + 1)
+        point[n] = 1.0
+    else:
+        log_pmf = _log_pmf(n, p)
+        upper = np.exp(np.logaddexp.accumulate(log_pmf[::-1])[::-1])
+        lower = np.exp(np.logaddexp.accumulate(log_pmf))
+        return np.minimum(upper, 1.0), np.minimum(lower, 1.0)
+    return np.cumsum(point[::-1])[::-1], np.cumsum(point)
+
+
+def binom_sf(x: int, n: int, p: float) -> float:
+    """P(X ≥ x) for X ~ Binomial(n, p)."""
+    if x <= 0:
+        return 1.0
+    if x > n:
+        return 0.0
+    return float(_tails(int(n), float(p))[0][int(x)])
+
+
+def binom_cdf(x: int, n: int, p: float) -> float:
+    """P(X ≤ x) for X ~ Binomial(n, p)."""
+    if x < 0:
+        return 0.0
+    if x >= n:
+        return 1.0
+    return float(_tails(int(n), float(p))[1][int(x)])
+
+
+def upper_limit_count(n: int, p: float, alpha: float) -> int:
+    """The smallest k with P(X ≥ k + 1) < alpha: x is flagged high exactly when x > k."""
+    upper = _tails(int(n), float(p))[0]
+    above = np.nonzero(np.append(upper[1:], 0.0) < alpha)[0]
+    return int(above[0])
+
+
+def lower_limit_count(n: int, p: float, alpha: float) -> int:
+    """The largest k with P(X ≤ k − 1) < alpha: x is flagged low exactly when x < k."""
+    lower = _tails(int(n), float(p))[1]
+    below = np.nonzero(np.concatenate(([0.0], lower[:-1])) < alpha)[0]
+    return int(below[-1])
+
+
+def exact_limits(n: int, p0: float) -> dict[str, float]:
+    """Funnel limits (as shares) at n: lo95, hi95, lo998, hi998. A share strictly above hi998 has
+    P(X ≥ x) < 0.001; strictly above hi95, P(X ≥ x) < 0.025 (and the same below the lower ones)."""
+    if n <= 0:
+        return {"lo95": math.nan, "hi95": math.nan, "lo998": math.nan, "hi998": math.nan}
+    return {
+        "lo95": lower_limit_count(n, p0, ALPHA_95) / n, "hi95": upper_limit_count(n, p0, ALPHA_95) / n,
+        "lo998": lower_limit_count(n, p0, ALPHA_FLAG) / n, "hi998": upper_limit_count(n, p0, ALPHA_FLAG) / n,
+    }
+
+
+def adjusted_limits(n: int, p0: float, phi: float) -> dict[str, float]:
+    """Spiegelhalter (2005) multiplicative overdispersion: p0 ± z·sqrt(φ·p0(1 − p0)/n), clipped to [0, 1]."""
+    if n <= 0:
+        return {"lo95": math.nan, "hi95": math.nan, "lo998": math.nan, "hi998": math.nan}
+    se = math.sqrt(max(phi, 1.0) * p0 * (1 - p0) / n)
+    return {
+        "lo95": max(0.0, p0 - Z_95 * se), "hi95": min(1.0, p0 + Z_95 * se),
+        "lo998": max(0.0, p0 - Z_998 * se), "hi998": min(1.0, p0 + Z_998 * se),
+    }
+
+
+def overdispersion(x: np.ndarray, n: np.ndarray, p0: float) -> float:
+    """Spiegelhalter's φ: mean of the squared standardised Pearson residuals
+    z = (x/n − p0)/sqrt(p0(1 − p0)/n), after winsorising z at its 10th and 90th percentiles.
+    NaN when it cannot be estimated (no units, or p0 is 0 or 1)."""
+    keep = n > 0
+    x, n = np.asarray(x, float)[keep], np.asarray(n, float)[keep]
+    if len(n) == 0 or not 0 < p0 < 1:
+        return math.nan
+    z = (x / n - p0) / np.sqrt(p0 * (1 - p0) / n)
+    lo, hi = np.percentile(z, [100 * WINSOR, 100 * (1 - WINSOR)])
+    return float(np.mean(np.clip(z, lo, hi) ** 2))
+
+
+# --- beta-binomial empirical Bayes ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BetaFit:
+    a: float
+    b: float
+    units: int
+    prior_mean: float  # the unweighted mean of the units' shares
+    between_var: float  # the method-of-moments estimate of the between-unit variance τ²
+    note: str  # which guard, if any, was used
+
+    @property
+    def strength(self) -> float:
+        return self.a + self.b
+
+
+def fit_beta_binomial(x: np.ndarray, n: np.ndarray) -> BetaFit | None:
+    """Method-of-moments fit of Beta(a, b) to the units' true shares (units with n ≥ 1).
+
+    m = mean of the shares p_i = x_i/n_i; s² their sample variance (divisor I − 1); the expected
+    binomial part of s² is m(1 − m)·mean(1/n_i), so τ² = s² − m(1 − m)·mean(1/n_i), and a + b =
+    m(1 − m)/τ² − 1, a = m(a + b). Guards: fewer than 3 units → None (no shrinkage); m = 0 or 1 →
+    everyone shares the same value (a + b = the total n, shrunk = m); τ² ≤ 0 (no between-unit
+    spread beyond chance) or a + b above the total n → a + b = total n (the prior never weighs
+    more than all the quarter's data); a + b below 1 → a + b = 1.
+    """
+    x, n = np.asarray(x, float), np.asarray(n, float)
+    keep = n > 0
+    x, n = x[keep], n[keep]
+    units = len(n)
+    if units < MIN_UNITS_FOR_FIT:
+        return None
+    shares = x / n
+    m = float(shares.mean())
+    total = float(n.sum())
+    if m <= 0.0 or m >= 1.0:
+        return BetaFit(m * total, (1 - m) * total, units, m, 0.0, "各单位比例相同，完全合并")
+    tau2 = float(shares.var(ddof=1) - m * (1 - m) * np.mean(1 / n))
+    note = "矩估计"
+    if tau2 <= 0:
+        strength, note = total, "单位间差异不超过随机波动，先验强度取本季度总人数"
+    else:
+        strength = m * (1 - m) / tau2 - 1
+        if strength > total:
+            strength, note = total, "先验强度超过本季度总人数，截至总人数"
+        elif strength < 1.0:
+            strength, note = 1.0, "单位间差异极大，先验强度取下限1"
+    return BetaFit(m * strength, (1 - m) * strength, units, m, tau2, note)
+
+
+def beta_quantiles(a: np.ndarray, b: np.ndarray, qs: tuple[float, ...] = (0.025, 0.975),
+                   points: int = 4001) -> np.ndarray:
+    """Quantiles of Beta(a, b) for arrays a, b (shape (len(a), len(qs))).
+
+    Numerical integration on the logit scale, where the density a·s − (a + b)·log(1 + e^s) has no
+    singularity at 0 or 1: a grid of ``points`` around the mode covering 12 standard deviations and
+    the slow exponential tails, trapezoid rule, linear interpolation of the CDF.
+    """
+    a = np.atleast_1d(np.asarray(a, float))
+    b = np.atleast_1d(np.asarray(b, float))
+    mode = np.log(a / b)
+    sd = np.sqrt((a + b) / (a * b))
+    half = 12 * sd + 30 / np.minimum(a, b)
+    u = np.linspace(-1.0, 1.0, points)
+    s = mode[:, None] + half[:, None] * u[None, :]
+    log_dens = a[:, None] * s - (a + b)[:, None] * np.logaddexp(0.0, s)
+    dens = np.exp(log_dens - log_dens.max(axis=1, keepdims=True))
+    steps = (dens[:, 1:] + dens[:, :-1]) / 2 * np.diff(s, axis=1)
+    cdf = np.concatenate([np.zeros((len(a), 1)), np.cumsum(steps, axis=1)], axis=1)
+    cdf /= cdf[:, -1:]
+    out = np.empty((len(a), len(qs)))
+    for i in range(len(a)):
+        out[i] = 1 / (1 + np.exp(-np.interp(qs, cdf[i], s[i])))
+    return out
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+def unit_quarter_grades(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Grade counts per unit and quarter for the selected people and periods.
+
+    Columns: unit, period, people (rated: 好/较好/一般/较差), good, fair (较好), general (一般),
+    poor (较差), uncertain (不确定等次 or no grade), mean_score, sd_score (rated people with a score).
+    """
+    pop_sql, params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    sql = f"""
+        WITH pop AS ({pop_sql})
+        SELECT pop.unit, q.period,
+               count(*) FILTER (WHERE q.grade = ANY(?)) AS people,
+               count(*) FILTER (WHERE q.grade = '好') AS good,
+               count(*) FILTER (WHERE q.grade = '较好') AS fair,
+               count(*) FILTER (WHERE q.grade = '一般') AS general,
+               count(*) FILTER (WHERE q.grade = '较差') AS poor,
+               count(*) FILTER (WHERE q.grade IS NULL OR NOT q.grade = ANY(?)) AS uncertain,
+               avg(q.score) FILTER (WHERE q.grade = ANY(?)) AS mean_score,
+               stddev_samp(q.score) FILTER (WHERE q.grade = ANY(?)) AS sd_score
+        FROM quarterly q JOIN pop USING (person_id)
+        WHERE pop.unit IS NOT NULL AND {period_sql}
+        GROUP BY pop.unit, q.period
+        ORDER BY pop.unit, q.period
+    """
+    grades = list(RATED_GRADES)
+    frame = con.execute(sql, params + [grades, grades, grades, grades] + period_params).df()
+    for column in ("people", "good", "fair", "general", "poor", "uncertain"):
+        frame[column] = frame[column].astype(int)
+    return frame
+
+
+# --- statistics ----------------------------------------------------------------------------------
+
+PERIOD_COLUMNS = ["period", "units", "people", "good", "p0", "low_share", "phi", "a", "b", "fit_note"]
+
+
+def _period_stats(grades: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for period, g in grades[grades["people"] > 0].groupby("period", sort=True):
+        n, x = g["people"].to_numpy(), g["good"].to_numpy()
+        p0 = x.sum() / n.sum()
+        fit = fit_beta_binomial(x, n)
+        rows.append({
+            "period": period, "units": len(g), "people": int(n.sum()), "good": int(x.sum()), "p0": float(p0),
+            "low_share": float((g["general"] + g["poor"]).sum() / n.sum()),
+            "phi": overdispersion(x, n, p0),
+            "a": fit.a if fit else math.nan, "b": fit.b if fit else math.nan,
+            "fit_note": fit.note if fit else f"单位少于{MIN_UNITS_FOR_FIT}个，不做收缩估计",
+        })
+    return pd.DataFrame(rows, columns=PERIOD_COLUMNS)
+
+
+def _add_unit_quarter_stats(grades: pd.DataFrame, periods: pd.DataFrame, quota: float) -> pd.DataFrame:
+    q = grades.merge(periods[["period", "p0", "phi", "a", "b"]], on="period", how="left")
+    rated = q["people"] > 0
+    q["good_share"] = np.where(rated, q["good"] / q["people"].where(rated, 1), np.nan)
+    q["low_share"] = np.where(rated, (q["general"] + q["poor"]) / q["people"].where(rated, 1), np.nan)
+    q["p_value"] = [binom_sf(x, n, p) if n > 0 else math.nan for x, n, p in zip(q["good"], q["people"], q["p0"],
+                                                                                   strict=True)]
+    q["inflation_flag"] = (q["p_value"] < ALPHA_FLAG).fillna(False).astype(bool)
+    limits = pd.DataFrame([exact_limits(int(n), float(p)) if n > 0 else exact_limits(0, 0.5)
+                           for n, p in zip(q["people"], q["p0"], strict=True)], index=q.index)
+    q[["lo95", "hi95", "lo998", "hi998"]] = limits[["lo95", "hi95", "lo998", "hi998"]]
+    adj = pd.DataFrame([adjusted_limits(int(n), float(p), float(f)) if n > 0 and not math.isnan(f)
+                        else adjusted_limits(0, 0.5, 1.0)
+                        for n, p, f in zip(q["people"], q["p0"], q["phi"], strict=True)], index=q.index)
+    for column in ("lo95", "hi95", "lo998", "hi998"):
+        q[f"adj_{column}"] = adj[column]
+    q["adj_flag"] = (q["good_share"] > q["adj_hi998"]).fillna(False).astype(bool)
+    q["low_flag"] = (q["good_share"] < q["lo998"]).fillna(False).astype(bool)
+    q["shrunk_good_share"] = (q["good"] + q["a"]) / (q["people"] + q["a"] + q["b"])
+    q["shrunk_lo"], q["shrunk_hi"] = np.nan, np.nan
+    ok = rated & q["a"].notna()
+    if ok.any():
+        bounds = beta_quantiles((q.loc[ok, "good"] + q.loc[ok, "a"]).to_numpy(),
+                                (q.loc[ok, "people"] - q.loc[ok, "good"] + q.loc[ok, "b"]).to_numpy())
+        q.loc[ok, "shrunk_lo"], q.loc[ok, "shrunk_hi"] = bounds[:, 0], bounds[:, 1]
+    q["quota_cap"] = np.floor(quota * q["people"] + 1e-9).astype(int)
+    q["quota_status"] = np.select(
+        [q["people"] == 0, q["good"] > q["quota_cap"], q["good"] == q["quota_cap"]],
+        ["无人定等", "超出名额", "用满名额"], "未用满")
+    return q
+
+
+def _unit_stats(q: pd.DataFrame, periods: pd.DataFrame, min_group: int) -> pd.DataFrame:
+    """One row per unit over the selected quarters.
+
+    ``compression_flag``: no 一般 or worse in any selected quarter, although with each quarter's
+    overall rate r_q that would happen with probability prod (1 − r_q)^n_q < 0.001.
+    ``follows_quota``: 好 exactly at the quota in every selected quarter (at least 2), in units with
+    at least ``min_group`` people rated every quarter (with a quota of 1 or 2, being at the cap says
+    little).
+    """
+    low_rate = periods.set_index("period")["low_share"]
+    rows = []
+    for unit, g in q[q["people"] > 0].groupby("unit", sort=True):
+        n, x = g["people"], g["good"]
+        low = int((g["general"] + g["poor"]).sum())
+        # chance of no 一般 or worse in all these quarters if the unit had each quarter's overall rate
+        r = g["period"].map(low_rate).to_numpy(float)
+        log_p_none = float(np.sum(n.to_numpy() * np.log1p(-np.minimum(r, 1 - 1e-12))))
+        capped = g["quota_cap"] > 0
+        rows.append({
+            "unit": unit, "quarters": len(g), "min_people": int(n.min()), "person_quarters": int(n.sum()),
+            "good": int(x.sum()), "good_share": float(x.sum() / n.sum()),
+            "mean_shrunk": float(g["shrunk_good_share"].mean()) if g["shrunk_good_share"].notna().any() else math.nan,
+            "flagged_quarters": int(g["inflation_flag"].sum()),
+            "adj_flagged_quarters": int(g["adj_flag"].sum()),
+            "first_flagged": g.loc[g["inflation_flag"], "period"].min() if g["inflation_flag"].any() else None,
+            "low": low, "low_share": low / float(n.sum()),
+            "p_no_low": math.exp(log_p_none) if low == 0 else math.nan,
+            "at_cap_quarters": int((g["quota_status"] == "用满名额").sum()),
+            "over_cap_quarters": int((g["quota_status"] == "超出名额").sum()),
+            "cap_quarters": int(capped.sum()),
+        })
+    cols = ["unit", "quarters", "min_people", "person_quarters", "good", "good_share", "mean_shrunk",
+            "flagged_quarters", "adj_flagged_quarters", "first_flagged", "low", "low_share", "p_no_low",
+            "at_cap_quarters", "over_cap_quarters", "cap_quarters"]
+    u = pd.DataFrame(rows, columns=cols)
+    u["compression_flag"] = (u["p_no_low"] < ALPHA_FLAG).fillna(False).astype(bool)
+    u["follows_quota"] = ((u["quarters"] >= 2) & (u["min_people"] >= min_group)
+                          & (u["at_cap_quarters"] == u["quarters"]))
+    return u
+
+
+def grade_mix(q: pd.DataFrame) -> pd.DataFrame:
+    """Grade shares per unit over the selected quarters, plus the overall mix (unit '全部单位').
+
+    Columns: unit, people (person-quarters rated), and one share column per grade.
+    """
+    counts = q.groupby("unit")[["people", "good", "fair", "general", "poor"]].sum()
+    counts = counts[counts["people"] > 0]
+    counts.loc["全部单位"] = counts.sum()
+    shares = counts[["good", "fair", "general", "poor"]].div(counts["people"], axis=0)
+    shares.columns = list(RATED_GRADES)
+    return pd.concat([counts[["people"]], shares], axis=1).rename_axis("unit").reset_index()
+
+
+@dataclass(frozen=True)
+class GradeSpread:
+    """Everything the 等次分布 page shows."""
+
+    quarters: pd.DataFrame  # one row per unit and period (counts, p0, p-value, limits, shrunk, quota)
+    units: pd.DataFrame  # one row per unit over the selected quarters
+    periods: pd.DataFrame  # per period: p0, φ, a, b
+    mix: pd.DataFrame  # grade shares per unit and overall
+    distinct_people: pd.DataFrame  # unit, people (distinct persons rated), for the small-group rule on pooled rows
+    quota: float
+    min_group: int
+    note: str
+
+    @property
+    def empty(self) -> bool:
+        return self.quarters.empty or int(self.quarters["people"].sum()) == 0
+
+    def latest_period(self) -> str | None:
+        return None if self.periods.empty else str(self.periods["period"].max())
+
+
+METHOD_NOTE = (
+    "每个单位每季度的好等次比例与同季度所选单位的总体比例p0比较：按精确二项分布计算，"
+    "若好等次人数达到或超过实际人数的概率小于0.1%（即高于99.8%控制线），标为好等次偏高；"
+    "不确定等次不计入人数；收缩比例用贝塔-二项经验贝叶斯（矩估计）把小单位的比例向总体拉近。"
+)
+
+
+def _distinct_people(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    pop_sql, params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    sql = f"""
+        WITH pop AS ({pop_sql})
+        SELECT pop.unit, count(DISTINCT q.person_id) AS people
+        FROM quarterly q JOIN pop USING (person_id)
+        WHERE pop.unit IS NOT NULL AND q.grade = ANY(?) AND {period_sql}
+        GROUP BY pop.unit
+    """
+    return con.execute(sql, params + [list(RATED_GRADES)] + period_params).df()
+
+
+def grade_spread(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5,
+                 quota: float = GOOD_QUOTA) -> GradeSpread:
+    """The 等次分布 page in one call."""
+    grades = unit_quarter_grades(con, filters)
+    periods = _period_stats(grades)
+    quarters = _add_unit_quarter_stats(grades, periods, quota)
+    return GradeSpread(
+        quarters=quarters, units=_unit_stats(quarters, periods, min_group), periods=periods, mix=grade_mix(quarters),
+        distinct_people=_distinct_people(con, filters), quota=quota, min_group=min_group, note=METHOD_NOTE,
+    )
+
+
+# --- tables for the page -------------------------------------------------------------------------
+
+def _p(value) -> str:
+    return pct(None if value is None or pd.isna(value) else float(value))
+
+
+def _pvalue(value) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return "<0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def quarters_table(result: GradeSpread, adjusted: bool = False) -> pd.DataFrame:
+    """Unit-quarter table: counts, shares (样本过少 below ``min_group``), limits, flags, quota."""
+    rows = []
+    prefix = "adj_" if adjusted else ""
+    for r in result.quarters[result.quarters["people"] > 0].itertuples(index=False):
+        small = r.people < result.min_group
+        d = r._asdict()
+        rows.append({
+            "单位": r.unit, "考核周期": r.period, "定等人数": int(r.people),
+            "好等次比例": SMALL if small else _p(r.good_share),
+            "同期总体比例": _p(r.p0),
+            "99.8%上控制线": _p(d[f"{prefix}hi998"]),
+            "精确二项P值": _pvalue(r.p_value),
+            "好等次偏高": "是" if (r.adj_flag if adjusted else r.inflation_flag) else "否",
+            "收缩比例": _p(r.shrunk_good_share),
+            "收缩比例95%区间": "—" if pd.isna(r.shrunk_lo) else f"{_p(r.shrunk_lo)}–{_p(r.shrunk_hi)}",
+            "一般及以下比例": SMALL if small else _p(r.low_share),
+            "好等次名额": int(r.quota_cap),
+            "名额使用": r.quota_status,
+        })
+    return pd.DataFrame(rows, columns=["单位", "考核周期", "定等人数", "好等次比例", "同期总体比例", "99.8%上控制线",
+                                       "精确二项P值", "好等次偏高", "收缩比例", "收缩比例95%区间", "一般及以下比例",
+                                       "好等次名额", "名额使用"])
+
+
+def funnel_table(result: GradeSpread, period: str, adjusted: bool = False) -> pd.DataFrame:
+    part = result.quarters[(result.quarters["period"] == period) & (result.quarters["people"] > 0)]
+    prefix = "adj_" if adjusted else ""
+    rows = []
+    for r in part.sort_values("p_value").itertuples(index=False):
+        d = r._asdict()
+        small = r.people < result.min_group
+        rows.append({
+            "单位": r.unit, "定等人数": int(r.people), "好等次比例": SMALL if small else _p(r.good_share),
+            "95%控制线": f"{_p(d[prefix + 'lo95'])}–{_p(d[prefix + 'hi95'])}",
+            "99.8%控制线": f"{_p(d[prefix + 'lo998'])}–{_p(d[prefix + 'hi998'])}",
+            "精确二项P值": _pvalue(r.p_value),
+            "好等次偏高": "是" if (r.adj_flag if adjusted else r.inflation_flag) else "否",
+        })
+    return pd.DataFrame(rows, columns=["单位", "定等人数", "好等次比例", "95%控制线", "99.8%控制线", "精确二项P值",
+                                       "好等次偏高"])
+
+
+def shrunk_table(result: GradeSpread, period: str) -> pd.DataFrame:
+    part = result.quarters[(result.quarters["period"] == period) & (result.quarters["people"] > 0)]
+    rows = []
+    for rank, r in enumerate(part.sort_values("shrunk_good_share", ascending=False).itertuples(index=False), 1):
+        small = r.people < result.min_group
+        rows.append({
+            "排名": rank, "单位": r.unit, "定等人数": int(r.people),
+            "原始比例": SMALL if small else _p(r.good_share), "收缩比例": _p(r.shrunk_good_share),
+            "95%区间下限": _p(r.shrunk_lo), "95%区间上限": _p(r.shrunk_hi),
+        })
+    return pd.DataFrame(rows, columns=["排名", "单位", "定等人数", "原始比例", "收缩比例", "95%区间下限",
+                                       "95%区间上限"])
+
+
+def units_table(result: GradeSpread) -> pd.DataFrame:
+    people = result.distinct_people.set_index("unit")["people"]
+    rows = []
+    for r in result.units.sort_values(["flagged_quarters", "good_share"], ascending=False).itertuples(index=False):
+        small = int(people.get(r.unit, 0)) < result.min_group
+        rows.append({
+            "单位": r.unit, "季度数": int(r.quarters), "定等人次": int(r.person_quarters),
+            "好等次比例": SMALL if small else _p(r.good_share),
+            "好等次偏高季度数": int(r.flagged_quarters), "首次偏高": r.first_flagged or "—",
+            "一般及以下比例": SMALL if small else _p(r.low_share),
+            "从未评一般": "是（压缩信号）" if r.compression_flag else ("无一般但人数少" if r.low == 0 else "否"),
+            "用满名额季度数": int(r.at_cap_quarters), "超出名额季度数": int(r.over_cap_quarters),
+            "每季度用满名额": "是" if r.follows_quota else "否",
+        })
+    return pd.DataFrame(rows, columns=["单位", "季度数", "定等人次", "好等次比例", "好等次偏高季度数", "首次偏高",
+                                       "一般及以下比例", "从未评一般", "用满名额季度数", "超出名额季度数",
+                                       "每季度用满名额"])
+
+
+def quota_breaches(result: GradeSpread) -> pd.DataFrame:
+    """Unit-quarters with more 好 than floor(quota × people rated)."""
+    part = result.quarters[result.quarters["quota_status"] == "超出名额"].sort_values(["period", "unit"])
+    rows = [{
+        "单位": r.unit, "考核周期": r.period, "定等人数": int(r.people), "好等次名额": int(r.quota_cap),
+        "好等次人数": int(r.good), "超出人数": int(r.good - r.quota_cap),
+        "好等次比例": SMALL if r.people < result.min_group else _p(r.good_share),
+    } for r in part.itertuples(index=False)]
+    return pd.DataFrame(rows, columns=["单位", "考核周期", "定等人数", "好等次名额", "好等次人数", "超出人数",
+                                       "好等次比例"])
+
+
+def mix_table(result: GradeSpread) -> pd.DataFrame:
+    people = result.distinct_people.set_index("unit")["people"]
+    rows = []
+    for r in result.mix.itertuples(index=False):
+        small = r.unit != "全部单位" and int(people.get(r.unit, 0)) < result.min_group
+        row = {"单位": r.unit, "定等人次": int(r.people)}
+        for i, grade in enumerate(RATED_GRADES):
+            row[grade] = SMALL if small else _p(r[2 + i])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["单位", "定等人次", *RATED_GRADES])
+
+
+def trend_table(result: GradeSpread, unit: str) -> pd.DataFrame:
+    part = result.quarters[(result.quarters["unit"] == unit) & (result.quarters["people"] > 0)]
+    rows = [{
+        "考核周期": r.period, "定等人数": int(r.people),
+        "好等次比例": SMALL if r.people < result.min_group else _p(r.good_share),
+        "同期总体比例": _p(r.p0), "99.8%上控制线": _p(r.hi998), "收缩比例": _p(r.shrunk_good_share),
+        "好等次偏高": "是" if r.inflation_flag else "否", "名额使用": r.quota_status,
+    } for r in part.sort_values("period").itertuples(index=False)]
+    return pd.DataFrame(rows, columns=["考核周期", "定等人数", "好等次比例", "同期总体比例", "99.8%上控制线",
+                                       "收缩比例", "好等次偏高", "名额使用"])
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+def funnel_figure(result: GradeSpread, period: str, adjusted: bool = False) -> go.Figure:
+    """好 share against people rated for one quarter, with the limits around p0 and the quota line.
+
+    Units below ``min_group`` are drawn at their size on the p0 line in grey (their share is not
+    shown); each point carries its unit name in customdata for click-to-select.
+    """
+    part = result.quarters[(result.quarters["period"] == period) & (result.quarters["people"] > 0)]
+    row = result.periods[result.periods["period"] == period]
+    fig = go.Figure()
+    if part.empty or row.empty:
+        return fig
+    p0, phi = float(row["p0"].iloc[0]), float(row["phi"].iloc[0])
+    n_max = int(part["people"].max())
+    ns = np.unique(np.linspace(1, max(n_max * 1.05, 10), 300).round().astype(int))
+    if adjusted:
+        lim = pd.DataFrame([adjusted_limits(int(n), p0, phi) for n in ns])
+        label = f"已按过度离散调整（φ={phi:.2f}）" if phi > 1 else f"φ={phi:.2f}≤1，未调整，与精确二项控制线相近"
+    else:
+        lim = pd.DataFrame([exact_limits(int(n), p0) for n in ns])
+        label = "精确二项控制线"
+    for column, name, dash in (("hi998", "99.8%控制线", "solid"), ("lo998", None, "solid"),
+                               ("hi95", "95%控制线", "dash"), ("lo95", None, "dash")):
+        fig.add_scatter(x=ns, y=lim[column], mode="lines", name=name or "", showlegend=name is not None,
+                        legendgroup=column[2:], line={"color": MUTED_COLOR, "dash": dash, "width": 1.2},
+                        hoverinfo="skip")
+    fig.add_hline(y=p0, line_color=NEUTRAL_COLOR, line_width=1,
+                  annotation_text=f"同期总体 {pct(p0)}", annotation_position="bottom right")
+    fig.add_hline(y=result.quota, line_color=GRADE_COLORS["好"], line_dash="dot",
+                  annotation_text=f"好等次名额 {pct(result.quota, 0)}", annotation_position="top left")
+    flag_col = "adj_flag" if adjusted else "inflation_flag"
+    big = part[part["people"] >= result.min_group]
+    small = part[part["people"] < result.min_group]
+    for flagged, colour, name in ((False, GRADE_COLORS["好"], "单位"), (True, FLAG_COLOR, "好等次偏高")):
+        pts = big[big[flag_col] == flagged]
+        fig.add_scatter(
+            x=pts["people"], y=pts["good_share"], mode="markers", name=name,
+            marker={"color": colour, "size": 10 if flagged else 8, "line": {"width": 1, "color": "white"}},
+            customdata=np.stack([pts["unit"], pts["good"], pts["p_value"]], axis=-1) if len(pts) else None,
+            hovertemplate="%{customdata[0]}<br>定等%{x}人，好等次%{customdata[1]}人（%{y:.1%}）"
+                          "<br>P值 %{customdata[2]:.4f}<extra></extra>",
+        )
+    if len(small):
+        fig.add_scatter(
+            x=small["people"], y=[p0] * len(small), mode="markers", name=f"{SMALL}（少于{result.min_group}人）",
+            marker={"color": MUTED_COLOR, "size": 8, "symbol": "circle-open"},
+            customdata=np.stack([small["unit"]], axis=-1),
+            hovertemplate=f"%{{customdata[0]}}<br>定等%{{x}}人：{SMALL}<extra></extra>",
+        )
+    fig.update_layout(title=f"{period} 好等次比例漏斗图（{label}）", xaxis_title="定等人数（不含不确定等次）",
+                      yaxis_title="好等次比例", yaxis={"tickformat": ".0%", "range": [0, 1.05]}, height=520)
+    return fig
+
+
+def heatmap_figure(result: GradeSpread) -> go.Figure:
+    """Units × grades: colour is the difference from the overall mix (percentage points); text is the share."""
+    people = result.distinct_people.set_index("unit")["people"]
+    mix = result.mix.set_index("unit")
+    overall = mix.loc["全部单位", list(RATED_GRADES)] if "全部单位" in mix.index else None
+    units = mix.drop(index="全部单位", errors="ignore").sort_values("好", ascending=False)
+    rows = ["全部单位", *units.index] if overall is not None else list(units.index)
+    z, text = [], []
+    for unit in rows:
+        small = unit != "全部单位" and int(people.get(unit, 0)) < result.min_group
+        values = mix.loc[unit, list(RATED_GRADES)].astype(float)
+        if small:
+            z.append([None] * len(RATED_GRADES))
+            text.append([SMALL] * len(RATED_GRADES))
+        else:
+            z.append(list((values - overall) * 100))
+            text.append([pct(v) for v in values])
+    ticks = [f"<span style='color:{GRADE_COLORS[g]}'><b>{g}</b></span>" for g in RATED_GRADES]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=ticks, y=rows, text=text, texttemplate="%{text}", colorscale="RdBu_r", zmid=0,
+        colorbar={"title": "与总体相差<br>（百分点）"}, hoverongaps=False,
+        hovertemplate="%{y}<br>%{x}：%{text}<br>与总体相差 %{z:+.1f} 个百分点<extra></extra>",
+    ))
+    fig.update_layout(title="各单位等次构成与总体对比", height=max(360, 22 * len(rows) + 120),
+                      yaxis={"autorange": "reversed", "type": "category"}, xaxis={"side": "top"})
+    return fig
+
+
+def shrunk_figure(result: GradeSpread, period: str) -> go.Figure:
+    """Units ranked by shrunk 好 share with 95 % intervals, raw share for comparison, and the quota line."""
+    part = result.quarters[(result.quarters["period"] == period) & (result.quarters["people"] > 0)]
+    part = part[part["shrunk_good_share"].notna()].sort_values("shrunk_good_share", ascending=False)
+    fig = go.Figure()
+    if part.empty:
+        return fig
+    colours = [FLAG_COLOR if f else GRADE_COLORS["好"] for f in part["inflation_flag"]]
+    fig.add_scatter(
+        x=part["shrunk_good_share"], y=part["unit"], mode="markers", name="收缩比例（95%区间）",
+        marker={"color": colours, "size": 8},
+        error_x={"type": "data", "symmetric": False, "array": part["shrunk_hi"] - part["shrunk_good_share"],
+                 "arrayminus": part["shrunk_good_share"] - part["shrunk_lo"], "color": MUTED_COLOR, "thickness": 1},
+        customdata=np.stack([part["people"]], axis=-1),
+        hovertemplate="%{y}<br>收缩比例 %{x:.1%}（%{customdata[0]}人）<extra></extra>",
+    )
+    raw = part[part["people"] >= result.min_group]
+    fig.add_scatter(x=raw["good_share"], y=raw["unit"], mode="markers", name="原始比例",
+                    marker={"color": MUTED_COLOR, "symbol": "x", "size": 6},
+                    hovertemplate="%{y}<br>原始比例 %{x:.1%}<extra></extra>")
+    p0 = float(result.periods.loc[result.periods["period"] == period, "p0"].iloc[0])
+    fig.add_vline(x=p0, line_color=NEUTRAL_COLOR, line_width=1, annotation_text=f"总体 {pct(p0)}")
+    fig.add_vline(x=result.quota, line_color=GRADE_COLORS["好"], line_dash="dot",
+                  annotation_text=f"名额 {pct(result.quota, 0)}", annotation_position="bottom right")
+    fig.update_layout(title=f"{period} 各单位好等次收缩比例排名", xaxis={"tickformat": ".0%", "range": [0, 1.02]},
+                      xaxis_title="好等次比例", height=max(360, 20 * len(part) + 120),
+                      yaxis={"autorange": "reversed", "type": "category"})
+    return fig
+
+
+def trend_figure(result: GradeSpread, unit: str) -> go.Figure:
+    """One unit's 好 share per quarter against the overall share, its 99.8 % limit and the quota."""
+    part = result.quarters[(result.quarters["unit"] == unit) & (result.quarters["people"] > 0)].sort_values("period")
+    fig = go.Figure()
+    if part.empty:
+        return fig
+    fig.add_scatter(x=part["period"], y=part["hi998"], mode="lines", name="99.8%上控制线（本单位人数）",
+                    line={"color": MUTED_COLOR, "dash": "dash"}, hovertemplate="%{x}<br>控制线 %{y:.1%}<extra></extra>")
+    fig.add_scatter(x=part["period"], y=part["p0"], mode="lines", name="同期总体比例",
+                    line={"color": NEUTRAL_COLOR, "width": 1}, hovertemplate="%{x}<br>总体 %{y:.1%}<extra></extra>")
+    fig.add_hline(y=result.quota, line_color=GRADE_COLORS["好"], line_dash="dot",
+                  annotation_text=f"好等次名额 {pct(result.quota, 0)}", annotation_position="top left")
+    shown = part[part["people"] >= result.min_group]
+    if len(shown):
+        fig.add_scatter(x=shown["period"], y=shown["good_share"], mode="lines+markers", name="好等次比例",
+                        line={"color": GRADE_COLORS["好"]},
+                        marker={"size": 10, "color": [FLAG_COLOR if f else GRADE_COLORS["好"]
+                                                      for f in shown["inflation_flag"]]},
+                        hovertemplate="%{x}<br>好等次比例 %{y:.1%}<extra></extra>")
+    fig.add_scatter(x=part["period"], y=part["shrunk_good_share"], mode="lines", name="收缩比例",
+                    line={"color": GRADE_COLORS["好"], "dash": "dot", "width": 1},
+                    hovertemplate="%{x}<br>收缩比例 %{y:.1%}<extra></extra>")
+    fig.update_layout(title=f"{unit} 各季度好等次比例", yaxis={"tickformat": ".0%", "range": [0, 1.05]},
+                      xaxis={"type": "category"}, xaxis_title="考核周期", yaxis_title="好等次比例")
+    return fig
+
+
+def quota_figure(result: GradeSpread) -> go.Figure:
+    """Per unit: quarters over the quota, exactly at it, and under it (stacked)."""
+    u = result.units.sort_values(["over_cap_quarters", "at_cap_quarters"], ascending=True)
+    u = u.assign(under=u["quarters"] - u["at_cap_quarters"] - u["over_cap_quarters"])
+    fig = go.Figure()
+    for column, name, colour in (("over_cap_quarters", "超出名额", FLAG_COLOR),
+                                 ("at_cap_quarters", "用满名额", GRADE_COLORS["好"]),
+                                 ("under", "未用满", GRADE_COLORS["较好"])):
+        fig.add_bar(y=u["unit"], x=u[column], name=name, orientation="h", marker_color=colour,
+                    hovertemplate=f"%{{y}}<br>{name} %{{x}} 个季度<extra></extra>")
+    fig.update_layout(barmode="stack", title="各单位好等次名额使用（季度数）", xaxis_title="季度数",
+                      height=max(360, 20 * len(u) + 120), yaxis={"type": "category"})
+    return fig
+
+
+def low_share_figure(result: GradeSpread) -> go.Figure:
+    """Share of 一般 or worse per unit over the selected quarters; compression signals in the flag colour."""
+    people = result.distinct_people.set_index("unit")["people"]
+    u = result.units[[int(people.get(n, 0)) >= result.min_group for n in result.units["unit"]]]
+    u = u.sort_values("low_share")
+    overall = float((result.mix.set_index("unit").loc["全部单位", ["一般", "较差"]]).sum()) \
+        if "全部单位" in set(result.mix["unit"]) else math.nan
+    fig = go.Figure()
+    fig.add_bar(y=u["unit"], x=u["low_share"], orientation="h",
+                marker_color=[FLAG_COLOR if f else GRADE_COLORS["一般"] for f in u["compression_flag"]],
+                customdata=np.stack([u["low"], u["person_quarters"]], axis=-1) if len(u) else None,
+                hovertemplate="%{y}<br>一般及以下 %{customdata[0]} / %{customdata[1]} 人次（%{x:.1%}）<extra></extra>",
+                name="一般及以下比例", showlegend=False)
+    if not math.isnan(overall):
+        fig.add_vline(x=overall, line_color=NEUTRAL_COLOR, line_width=1, annotation_text=f"总体 {pct(overall)}")
+    fig.update_layout(title="各单位一般及以下等次比例（红色：从未评一般，且按总体比例这几乎不可能）",
+                      xaxis={"tickformat": ".0%"}, xaxis_title="一般及以下比例", height=max(360, 20 * len(u) + 120),
+                      yaxis={"type": "category"})
+    return fig
+
+
+# --- words, findings, report ---------------------------------------------------------------------
+
+def headline(result: GradeSpread) -> str:
+    """The page's most important finding in one or two sentences."""
+    if result.empty:
+        return "当前筛选条件下没有定等的考核结果。"
+    flagged = result.units[result.units["flagged_quarters"] > 0].sort_values(
+        ["flagged_quarters", "good_share"], ascending=False)
+    p0 = float(result.periods["good"].sum() / result.periods["people"].sum())
+    n_uq = int((result.quarters["people"] > 0).sum())
+    if flagged.empty:
+        text = (f"在 {n_uq} 个单位季度中，没有单位的好等次比例显著高于同期总体水平（总体 {pct(p0)}，"
+                "精确二项检验，P<0.001）。")
+    else:
+        names = "、".join(f"{r.unit}（{r.flagged_quarters}个季度，好等次比例{_p(r.good_share)}）"
+                         for r in flagged.head(3).itertuples())
+        more = f"等 {len(flagged)} 个单位" if len(flagged) > 3 else ""
+        text = (f"{len(flagged)} 个单位的好等次比例显著高于同期总体水平（总体 {pct(p0)}）：{names}{more}，"
+                f"共 {int(flagged['flagged_quarters'].sum())} 个单位季度高于99.8%控制线。")
+    breaches = int((result.quarters["quota_status"] == "超出名额").sum())
+    if breaches:
+        units = result.quarters.loc[result.quarters["quota_status"] == "超出名额", "unit"].nunique()
+        text += f"另有 {units} 个单位共 {breaches} 个季度好等次超出{pct(result.quota, 0)}名额。"
+    return text
+
+
+def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
+    result = grade_spread(con, filters, min_group)
+    if result.empty:
+        return []
+    findings = []
+    flagged = result.units[result.units["flagged_quarters"] > 0].sort_values("flagged_quarters", ascending=False)
+    if len(flagged):
+        p0 = float(result.periods["good"].sum() / result.periods["people"].sum())
+        names = "、".join(f"{r.unit}（{r.flagged_quarters}个季度，{_p(r.good_share)}）"
+                         for r in flagged.head(3).itertuples())
+        findings.append(Finding(
+            page=PAGE, title=f"{len(flagged)} 个单位好等次比例显著高于全市",
+            detail=(f"{names}的好等次比例高于同期总体（{pct(p0)}）的99.8%漏斗控制线"
+                    "（精确二项检验，P<0.001，随机误报约千分之一）。"),
+            count=len(flagged)))
+    breaches = result.quarters[result.quarters["quota_status"] == "超出名额"]
+    if len(breaches):
+        units = breaches["unit"].nunique()
+        findings.append(Finding(
+            page=PAGE, title=f"{units} 个单位好等次超出{pct(result.quota, 0)}名额",
+            detail=(f"共 {len(breaches)} 个单位季度的好等次人数超过定等人数的{pct(result.quota, 0)}（向下取整，"
+                    "不确定等次不计）；这是需要核实的线索，不是结论。"),
+            count=units))
+    capped = result.units[result.units["follows_quota"] | result.units["compression_flag"]]
+    if len(capped):
+        follows = int(result.units["follows_quota"].sum())
+        compressed = int(result.units["compression_flag"].sum())
+        findings.append(Finding(
+            page=PAGE, title=f"{len(capped)} 个单位等次可能按名额而非按实绩评定",
+            detail=(f"{follows} 个单位每个季度好等次都恰好用满名额，{compressed} 个单位所选季度从未评过一般或较差"
+                    "（按总体比例，出现这种情况的概率低于千分之一）。"),
+            count=len(capped)))
+    return findings[:3]
+
+
+REPORT_COLUMNS = ["unit", "period", "people", "good_share", "mean_score", "sd_score", "shrunk_good_share",
+                  "inflation_flag", "flattened_flag"]
+
+
+@report("unit-grades", "等次分布：每个单位每个季度的定等人数（不含不确定等次）、好等次比例、平均分、标准差、"
+        "收缩后好等次比例、好等次偏高标记（精确二项，高于99.8%控制线）和平均化打分标记"
+        "（可用 --period 或 --year 限定季度）")
+def unit_grades_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportArgs,
+                       min_group: int = 5) -> pd.DataFrame:
+    """Keys: unit, period, people, good_share, mean_score, sd_score, shrunk_good_share, inflation_flag,
+    flattened_flag. good_share, mean_score and sd_score are null for unit-quarters with fewer than
+    ``min_group`` people (样本过少); the flags are always given."""
+    f = report_filters(filters, args)
+    result = grade_spread(con, f, min_group)
+    q = result.quarters[result.quarters["people"] > 0]
+    flat = unit_quarter_spread(con, f, min_group)[["unit", "period", "flattened_flag"]]
+    q = q.merge(flat, on=["unit", "period"], how="left")
+    out = pd.DataFrame({
+        "unit": q["unit"], "period": q["period"], "people": q["people"].astype(int),
+        "good_share": q["good_share"], "mean_score": q["mean_score"], "sd_score": q["sd_score"],
+        "shrunk_good_share": q["shrunk_good_share"],
+    }).astype({"good_share": object, "mean_score": object, "sd_score": object, "shrunk_good_share": object})
+    small = out["people"] < min_group
+    out.loc[small, ["good_share", "mean_score", "sd_score"]] = None
+    out = out.where(out.notna(), None)
+    out["inflation_flag"] = [bool(v) for v in q["inflation_flag"]]
+    out["flattened_flag"] = [bool(v) if isinstance(v, bool | np.bool_) else False for v in q["flattened_flag"]]
+    return out[REPORT_COLUMNS].reset_index(drop=True)
+
+
+def configured_quota(raw: dict | None) -> float:
+    """The 好 quota from the configuration's ``[rules.good_quota] max_share`` (default 40 %)."""
+    table = ((raw or {}).get("rules") or {}).get("good_quota") or {}
+    value = table.get("max_share", GOOD_QUOTA) if isinstance(table, dict) else GOOD_QUOTA
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return GOOD_QUOTA
+    return value if 0 < value <= 1 else GOOD_QUOTA
