@@ -11,7 +11,7 @@ with common.cursor() as cur:
 
 if info.kinds["行数"].sum() == 0:
     st.warning("数据库中还没有数据。请到「数据导入」页上传考核导出文件。")
-    st.page_link("pages/import_data.py", label="去导入数据", icon="📥")
+    st.page_link("pages/import_data.py", label="去导入数据", icon=":material/upload_file:")
     st.stop()
 
 a, b, c = st.columns(3)

@@ -37,14 +37,14 @@ def table(frame: pd.DataFrame, stem: str, key: str, caption: str | None = None, 
 
 
 def empty(what_to_change: str = "请放宽左侧的筛选条件（年度、地区、单位等）。") -> None:
-    st.info(f"当前筛选条件下没有数据。{what_to_change}", icon="🔍")
+    st.info(f"当前筛选条件下没有数据。{what_to_change}", icon=":material/search_off:")
 
 
 def unit_link(unit: str, label: str | None = None) -> None:
-    st.page_link("pages/unit.py", label=label or f"查看「{unit}」的人员", icon="🏢",
+    st.page_link("pages/unit.py", label=label or f"查看「{unit}」的人员", icon=":material/apartment:",
                   query_params={"unit": unit})
 
 
 def person_link(person_id: str, label: str | None = None) -> None:
-    st.page_link("pages/person.py", label=label or f"查看 {person_id} 的完整记录", icon="👤",
+    st.page_link("pages/person.py", label=label or f"查看 {person_id} 的完整记录", icon=":material/person:",
                   query_params={"person": person_id})
