@@ -17,7 +17,7 @@ analysis = [
     # slot: patterns
     st.Page("pages/pilots.py", title="联系点对比", icon="🧪", url_path="pilots"),
     st.Page("pages/raters.py", title="评价人分析", icon="⚖️", url_path="raters"),
-    # slot: rules
+    st.Page("pages/rules.py", title="规则检查", icon="📏", url_path="rules"),
 ]
 detail = [
     st.Page("pages/unit.py", title="单位人员", icon="🏢", url_path="unit"),
