@@ -4,8 +4,8 @@ Per unit and quarter (people with a score only; 不确定等次 rows have no sco
 people, mean, median, SD (sample, n − 1), IQR (linear interpolation), share at or above 95 and the
 number of distinct scores. *Flattened scoring* (平均化打分, DOMAIN.md): a unit-quarter with at least
 ``min_group`` people whose score SD is below half the median SD of all unit-quarters of the same
-period (among the selected units, those with an SD, i.e. at least 2 scores), or whose scores take at
-most 2 distinct values.
+period (every unit with an SD, i.e. at least 2 scores, whatever the unit-level filters), or whose
+scores take at most 2 distinct values.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ GROUPINGS: dict[str, tuple[str, str]] = {
 
 METHOD_NOTE = (
     "只统计有分数的人（不确定等次不计）；标准差为样本标准差，四分位距为第75与第25百分位数之差；"
-    "某单位某季度至少5人，且分数标准差低于同季度各单位标准差中位数的一半，或分数只有1至2种，即标为平均化打分。"
+    "某单位某季度至少5人，且分数标准差低于同季度全部单位标准差中位数的一半，或分数只有1至2种，即标为平均化打分。"
 )
 
 
@@ -90,13 +90,23 @@ def _scored(filters: Filters) -> tuple[str, list]:
     return sql, params + period_params
 
 
+def benchmark_filters(filters: Filters) -> Filters:
+    """The filters the flattened-scoring benchmark is computed on: the same periods and the same
+    kind of people (人员类别, 领导/工作人员), but every unit. Unit-level filters (地区, 单位层级, 系统,
+    单位, 联系点) select whole units, so a unit's statistics are the same either way, and its flag
+    does not depend on which other units are on screen."""
+    return filters.with_(districts=(), levels=(), sectors=(), units=(), pilot=None)
+
+
 def unit_quarter_spread(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> pd.DataFrame:
     """Spread statistics per unit and quarter with the flattened-scoring flag.
 
     Columns: unit, period, people, mean_score, median_score, sd_score, iqr_score, share_95,
-    distinct_scores, period_median_sd, flattened_flag. People without a unit are left out.
+    distinct_scores, period_median_sd, flattened_flag. People without a unit are left out. The
+    benchmark (median SD of the period) is taken over all units (``benchmark_filters``).
     """
-    cte, params = _scored(filters)
+    cte, params = _scored(benchmark_filters(filters))
+    selected_sql, selected_params = filters.population()
     sql = cte + f""",
         uq AS (
             SELECT unit, period, count(*) AS people, avg(score) AS mean_score,
@@ -110,16 +120,18 @@ def unit_quarter_spread(con: duckdb.DuckDBPyConnection, filters: Filters, min_gr
         bench AS (
             SELECT period, median(sd_score) AS period_median_sd
             FROM uq WHERE sd_score IS NOT NULL GROUP BY period
-        )
+        ),
+        selected AS (SELECT DISTINCT unit FROM ({selected_sql}) WHERE unit IS NOT NULL)
         SELECT uq.*, bench.period_median_sd,
                uq.people >= ? AND (
                    COALESCE(uq.sd_score < {FLAT_SD_RATIO} * bench.period_median_sd, false)
                    OR uq.distinct_scores <= {FLAT_MAX_DISTINCT}
                ) AS flattened_flag
         FROM uq LEFT JOIN bench USING (period)
+        WHERE uq.unit IN (SELECT unit FROM selected)
         ORDER BY unit, period
     """
-    frame = con.execute(sql, params + [min_group]).df()
+    frame = con.execute(sql, params + selected_params + [min_group]).df()
     frame["people"] = frame["people"].astype(int)
     frame["distinct_scores"] = frame["distinct_scores"].astype(int)
     frame["flattened_flag"] = frame["flattened_flag"].astype(bool)
