@@ -14,7 +14,7 @@ analysis = [
     st.Page("pages/distribution.py", title="分数分布", icon="📈", url_path="distribution"),
     st.Page("pages/grade_spread.py", title="等次分布", icon="🏅", url_path="grade-spread"),
     st.Page("pages/saturation.py", title="工作饱和度", icon="⏱️", url_path="saturation"),
-    # slot: patterns
+    st.Page("pages/patterns.py", title="好/一般 走势", icon="🔁", url_path="patterns"),
     st.Page("pages/pilots.py", title="联系点对比", icon="🧪", url_path="pilots"),
     st.Page("pages/raters.py", title="评价人分析", icon="⚖️", url_path="raters"),
     st.Page("pages/rules.py", title="规则检查", icon="📏", url_path="rules"),

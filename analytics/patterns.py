@@ -1,0 +1,588 @@
+"""好/一般 走势: quarterly grade sequences per person, transitions between consecutive quarters,
+好 counts per person and year, the follow-up list (一般 or worse), how the quarters line up with the
+annual grade, and rotation (轮流坐庄) of 好 inside a unit.
+
+Everything starts from one aggregate per person and year (``person_years``), computed in SQL;
+the cross-tables, the unit distributions and the rotation test work on that small table.
+
+Rotation. In a unit-year, take the people rated (好/较好/一般/较差) in all four quarters; X_i is
+person i's number of 好 quarters, p the unit's 好 share among them. If 好 went to people
+independently with probability p, Var(X) would be 4·p·(1−p) (binomial). The index is the
+observed variance (of the unit's people, ddof 0) over that expectation: about 1 by chance, well
+above 1 when the same people get 好 every quarter (the usual case when grades follow merit), well
+below 1 when 好 is passed around. The flag comes from a permutation test that keeps each quarter's
+number of 好 fixed and hands them out at random (n_perm rounds, seeded per unit-year, so the
+result is reproducible): p = (1 + #{simulated variance ≤ observed}) / (n_perm + 1); the unit-year is
+flagged when p < alpha. Only units with at least ``min_group`` such people are tested.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics.figures import (
+    ANNUAL_GRADE_ORDER,
+    FLAG_COLOR,
+    GRADE_COLORS,
+    MUTED_COLOR,
+    NEUTRAL_COLOR,
+    QUARTER_GRADE_ORDER,
+    pct,
+)
+from analytics.filters import Filters
+from analytics.findings import Finding
+from analytics.registry import ReportArgs, ReportError, report
+
+PAGE = "pages/patterns.py"
+RATED = ("好", "较好", "一般", "较差")
+LOW = ("一般", "较差")
+SMALL = "样本过少"
+NO_ANNUAL = "无年度等次"
+ROTATION_ALPHA = 0.01
+ROTATION_PERMUTATIONS = 1999
+GOOD_COUNT_COLORS = ("#D9D9D9", "#C6DBEF", "#6BAED6", "#2171B5", "#08306B")  # 0..4 好: light to dark
+REPORT_COLUMNS = ["person_id", "unit", "grades", "good_count", "general_or_worse_count", "annual_grade"]
+
+
+# --- the person-year aggregate ----------------------------------------------------------------
+
+def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """One row per person and year of the selection.
+
+    Columns: person_id, name, unit, year, quarters (list), grades (list, quarter order; a quarter
+    with no row is left out, 不确定等次 is kept), rated_quarters, uncertain_quarters, good_count,
+    general_or_worse_count, low_quarters ('2024Q2一般、…' or None), annual_grade (None if none).
+    People with an annual grade but no quarterly row in the selected quarters are included with
+    empty lists.
+    """
+    pop_sql, pop_params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    year_sql, year_params = filters.year_clause("a.year")
+    frame = con.execute(f"""
+        WITH pop AS ({pop_sql}),
+        g AS (
+            SELECT q.person_id, q.year::INTEGER AS year, q.quarter::INTEGER AS quarter, q.period, q.grade
+            FROM quarterly q JOIN pop USING (person_id)
+            WHERE {period_sql} AND q.grade IS NOT NULL
+        ),
+        py AS (
+            SELECT person_id, year,
+                   list(quarter ORDER BY quarter) AS quarters,
+                   list(grade ORDER BY quarter) AS grades,
+                   count(*) FILTER (WHERE grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
+                   count(*) FILTER (WHERE grade = '不确定等次')::INTEGER AS uncertain_quarters,
+                   count(*) FILTER (WHERE grade = '好')::INTEGER AS good_count,
+                   count(*) FILTER (WHERE grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
+                   string_agg(period || grade, '、' ORDER BY quarter)
+                       FILTER (WHERE grade IN ('一般', '较差')) AS low_quarters
+            FROM g GROUP BY person_id, year
+        ),
+        an AS (
+            SELECT a.person_id, a.year::INTEGER AS year, a.grade AS annual_grade
+            FROM annual a JOIN pop USING (person_id)
+            WHERE {year_sql}
+        )
+        SELECT person_id, pop.name, pop.unit, year,
+               coalesce(py.quarters, []::INTEGER[]) AS quarters,
+               coalesce(py.grades, []::VARCHAR[]) AS grades,
+               coalesce(py.rated_quarters, 0) AS rated_quarters,
+               coalesce(py.uncertain_quarters, 0) AS uncertain_quarters,
+               coalesce(py.good_count, 0) AS good_count,
+               coalesce(py.general_or_worse_count, 0) AS general_or_worse_count,
+               py.low_quarters, an.annual_grade
+        FROM py FULL OUTER JOIN an USING (person_id, year)
+        JOIN pop USING (person_id)
+        ORDER BY pop.unit, person_id, year
+    """, pop_params + period_params + year_params).df()
+    for column in ("quarters", "grades"):
+        frame[column] = frame[column].map(lambda v: [x.item() if hasattr(x, "item") else x for x in v])
+    for column in ("low_quarters", "annual_grade", "unit", "name"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
+
+
+# --- grade sequences ----------------------------------------------------------------------------
+
+def grade_sequences(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Wide table: 人员编号, 姓名, 单位, then one column per quarter with the grade (None = no row)."""
+    pop_sql, pop_params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    long = con.execute(f"""
+        WITH pop AS ({pop_sql})
+        SELECT q.person_id, pop.name, pop.unit, q.period, q.grade
+        FROM quarterly q JOIN pop USING (person_id)
+        WHERE {period_sql} AND q.grade IS NOT NULL
+    """, pop_params + period_params).df()
+    if long.empty:
+        return pd.DataFrame(columns=["人员编号", "姓名", "单位"])
+    long["unit"] = long["unit"].fillna("（未知单位）")
+    long["name"] = long["name"].fillna("")
+    wide = long.pivot(index=["person_id", "name", "unit"], columns="period", values="grade")
+    wide = wide.reindex(columns=sorted(wide.columns)).reset_index()
+    wide.columns.name = None
+    wide = wide.rename(columns={"person_id": "人员编号", "name": "姓名", "unit": "单位"})
+    wide = wide.sort_values(["单位", "人员编号"], kind="stable").reset_index(drop=True)
+    periods = [c for c in wide.columns if c not in ("人员编号", "姓名", "单位")]
+    wide[periods] = wide[periods].astype(object).where(wide[periods].notna(), None)
+    return wide
+
+
+# --- transitions -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Transitions:
+    counts: pd.DataFrame  # 上季度等次, then one column per 下季度等次, 合计, 人数
+    shares: pd.DataFrame  # the same rows as shares of the row total ('样本过少' for rows of too few people)
+    pairs: int
+    good_stays: float | None  # share of 好 followed by 好
+    method: str
+
+
+def transitions(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> Transitions:
+    """Grade in quarter t against grade in quarter t+1, same person, both quarters selected.
+
+    Consecutive means the next calendar quarter (2024Q4 → 2025Q1 counts); a missing row breaks the
+    pair, 不确定等次 is a state of its own.
+    """
+    pop_sql, pop_params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    raw = con.execute(f"""
+        WITH pop AS ({pop_sql}),
+        g AS (
+            SELECT q.person_id, q.year * 4 + q.quarter AS t, q.grade
+            FROM quarterly q JOIN pop USING (person_id)
+            WHERE {period_sql} AND q.grade IS NOT NULL
+        )
+        SELECT a.grade AS from_grade, b.grade AS to_grade, count(*)::INTEGER AS n
+        FROM g a JOIN g b ON b.person_id = a.person_id AND b.t = a.t + 1
+        GROUP BY ALL
+    """, pop_params + period_params).df()
+    persons = con.execute(f"""
+        WITH pop AS ({pop_sql}),
+        g AS (
+            SELECT q.person_id, q.year * 4 + q.quarter AS t, q.grade
+            FROM quarterly q JOIN pop USING (person_id)
+            WHERE {period_sql} AND q.grade IS NOT NULL
+        )
+        SELECT a.grade AS from_grade, count(DISTINCT a.person_id)::INTEGER AS people
+        FROM g a JOIN g b ON b.person_id = a.person_id AND b.t = a.t + 1
+        GROUP BY ALL
+    """, pop_params + period_params).df().set_index("from_grade")["people"]
+    states = list(QUARTER_GRADE_ORDER)
+    matrix = (raw.pivot_table(index="from_grade", columns="to_grade", values="n", aggfunc="sum", fill_value=0)
+              .reindex(index=states, columns=states, fill_value=0).astype(int))
+    counts = matrix.copy()
+    counts["合计"] = counts.sum(axis=1)
+    counts["人数"] = [int(persons.get(s, 0)) for s in states]
+    counts = counts.reset_index().rename(columns={"from_grade": "上季度等次"})
+    counts.columns.name = None
+    shares = counts[["上季度等次"]].copy()
+    for s in states:
+        shares[s] = [
+            (SMALL if people < min_group else pct(n / total)) if total else "—"
+            for n, total, people in zip(counts[s], counts["合计"], counts["人数"], strict=True)
+        ]
+    shares["合计"] = counts["合计"]
+    good_total = int(counts.loc[counts["上季度等次"] == "好", "合计"].iloc[0])
+    good_stays = (int(matrix.loc["好", "好"]) / good_total) if good_total else None
+    method = ("同一人相邻两个季度（含跨年的第四季度到次年第一季度）的等次配对计数；缺少记录的季度不配对，"
+              "不确定等次单列；比例为每行占该行合计的比例。")
+    return Transitions(counts=counts, shares=shares, pairs=int(matrix.to_numpy().sum()),
+                       good_stays=good_stays, method=method)
+
+
+# --- per unit and year: how many 好 each person got -----------------------------------------
+
+def good_counts_by_unit(py: pd.DataFrame, min_group: int = 5) -> pd.DataFrame:
+    """Per unit and year, how the people rated that year spread over 0, 1, 2, 3, 4 好 quarters."""
+    rated = py[(py["rated_quarters"] > 0) & py["unit"].notna()]
+    rows = []
+    for (unit, year), grp in rated.groupby(["unit", "year"], sort=True):
+        n = len(grp)
+        small = n < min_group
+        row = {"单位": unit, "年度": int(year), "人数": n,
+               "人均好等次次数": SMALL if small else f"{grp['good_count'].mean():.2f}",
+               "好等次比例": SMALL if small else pct(grp["good_count"].sum() / grp["rated_quarters"].sum())}
+        for k in range(5):
+            row[f"{k}次好"] = SMALL if small else pct(float((grp["good_count"] == k).mean()))
+        rows.append(row)
+    columns = ["单位", "年度", "人数", "人均好等次次数", "好等次比例"] + [f"{k}次好" for k in range(5)]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --- follow-up list --------------------------------------------------------------------------
+
+def follow_up(py: pd.DataFrame) -> pd.DataFrame:
+    """跟踪名单: every person-year with at least one 一般 or 较差 quarter."""
+    low = py[py["general_or_worse_count"] > 0].copy()
+    low = low.sort_values(["year", "general_or_worse_count", "unit", "person_id"],
+                          ascending=[False, False, True, True], kind="stable")
+    return pd.DataFrame({
+        "人员编号": low["person_id"], "姓名": low["name"], "单位": low["unit"], "年度": low["year"].astype(int),
+        "一般及以下次数": low["general_or_worse_count"].astype(int), "一般及以下季度": low["low_quarters"],
+        "全年等次": [_sequence_text(q, g) for q, g in zip(low["quarters"], low["grades"], strict=True)],
+        "年度等次": low["annual_grade"].fillna(NO_ANNUAL),
+    }).reset_index(drop=True)
+
+
+def _sequence_text(quarters: list[int], grades: list[str]) -> str:
+    by_q = dict(zip(quarters, grades, strict=True))
+    return " → ".join(f"Q{q} {by_q.get(q, '无记录')}" for q in range(1, 5))
+
+
+# --- quarters against the annual grade -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Alignment:
+    counts: pd.DataFrame  # 好等次次数, then one column per annual grade present (and 无年度等次), 合计
+    shares: pd.DataFrame
+    method: str
+
+
+def annual_alignment(py: pd.DataFrame, min_group: int = 5) -> Alignment:
+    """Number of 好 quarters in the year × annual grade (people with at least one rated quarter)."""
+    rated = py[py["rated_quarters"] > 0].copy()
+    rated["annual"] = rated["annual_grade"].fillna(NO_ANNUAL)
+    present = [g for g in (*ANNUAL_GRADE_ORDER, NO_ANNUAL) if g in set(rated["annual"])]
+    table = (pd.crosstab(rated["good_count"], rated["annual"]) if len(rated) else
+             pd.DataFrame(index=pd.Index([], name="good_count")))
+    table = table.reindex(index=range(5), columns=present, fill_value=0).astype(int)
+    counts = table.copy()
+    counts["合计"] = counts.sum(axis=1)
+    counts = counts.reset_index().rename(columns={"good_count": "好等次次数"})
+    counts.columns.name = None
+    counts["好等次次数"] = [f"{k} 次" for k in counts["好等次次数"]]
+    shares = counts[["好等次次数"]].copy()
+    for g in present:
+        shares[g] = [(SMALL if total < min_group else pct(n / total)) if total else "—"
+                     for n, total in zip(counts[g], counts["合计"], strict=True)]
+    shares["合计"] = counts["合计"]
+    method = "每人每年一行：按当年平时考核好等次的季度数分行、按年度等次分列计人数；比例为占该行人数的比例。"
+    return Alignment(counts=counts, shares=shares, method=method)
+
+
+# --- rotation -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RotationTest:
+    people: int
+    share: float  # p
+    observed_var: float
+    expected_var: float  # 4 · p · (1 − p)
+    permutation_var: float  # Σ_t p_t (1 − p_t), the mean under the permutation null
+    index: float
+    p_even: float  # P(variance ≤ observed) under random hand-out with fixed quarterly 好 counts
+    p_concentrated: float  # P(variance ≥ observed)
+
+
+def rotation_test(good: np.ndarray, n_perm: int = ROTATION_PERMUTATIONS, seed: int | list[int] = 0) -> RotationTest:
+    """Variance of per-person 好 counts against chance; ``good`` is people × quarters (bool)."""
+    good = np.asarray(good, dtype=bool)
+    n, quarters = good.shape
+    x = good.sum(axis=1)
+    p = float(x.sum()) / (n * quarters)
+    observed = float(x.var())
+    expected = quarters * p * (1 - p)
+    k = good.sum(axis=0)
+    sims = _simulated_variances(k, n, n_perm, np.random.default_rng(seed))
+    tol = 1e-9
+    p_even = (1 + int((sims <= observed + tol).sum())) / (n_perm + 1)
+    p_conc = (1 + int((sims >= observed - tol).sum())) / (n_perm + 1)
+    shares_t = k / n
+    return RotationTest(people=n, share=p, observed_var=observed, expected_var=expected,
+                        permutation_var=float((shares_t * (1 - shares_t)).sum()),
+                        index=observed / expected if expected > 0 else float("nan"),
+                        p_even=p_even, p_concentrated=p_conc)
+
+
+def _simulated_variances(k: np.ndarray, n: int, n_perm: int, rng: np.random.Generator) -> np.ndarray:
+    """Variance of per-person 好 counts when each quarter's k_t 好 go to k_t people drawn at random.
+
+    A random k-subset per round: the k smallest of n uniform numbers (found with a partition, which
+    is several times faster than shuffling)."""
+    x = np.zeros((n_perm, n), dtype=np.int16)
+    for kt in (int(v) for v in k):
+        if kt == 0:
+            continue
+        if kt == n:
+            x += 1
+            continue
+        u = rng.random((n_perm, n))
+        kth = np.partition(u, kt - 1, axis=1)[:, kt - 1:kt]
+        x += u <= kth
+    return x.var(axis=1)
+
+
+def _seed(unit: str, year: int) -> list[int]:
+    return [zlib.crc32(unit.encode("utf-8")), int(year)]
+
+
+def rotation(py: pd.DataFrame, min_group: int = 5, alpha: float = ROTATION_ALPHA,
+             n_perm: int = ROTATION_PERMUTATIONS) -> pd.DataFrame:
+    """The rotation test for every unit and year of the selection.
+
+    Columns: unit, year, people (rated in all four quarters), status ('已检验', '样本过少',
+    '季度不足', '无差异'), share, observed_var, expected_var, permutation_var, index, p_even,
+    p_concentrated, flagged, reading (Chinese).
+    """
+    rows = []
+    have = py[py["unit"].notna() & (py["rated_quarters"] > 0)]
+    for (unit, year), grp in have.groupby(["unit", "year"], sort=True):
+        quarters_seen = sorted({q for qs, gs in zip(grp["quarters"], grp["grades"], strict=True)
+                                for q, g in zip(qs, gs, strict=True) if g in RATED})
+        full = grp[grp["rated_quarters"] == 4]
+        row = {"unit": unit, "year": int(year), "people": len(full), "share": np.nan, "observed_var": np.nan,
+               "expected_var": np.nan, "permutation_var": np.nan, "index": np.nan, "p_even": np.nan,
+               "p_concentrated": np.nan, "flagged": False}
+        if len(quarters_seen) < 4:
+            row.update(status="季度不足", reading=f"只有 {len(quarters_seen)} 个季度有等次，需要全年 4 个季度。")
+        elif len(full) < min_group:
+            row.update(status=SMALL,
+                       reading=f"全年 4 个季度都有等次的只有 {len(full)} 人，少于 {min_group} 人，不检验。")
+        else:
+            good = np.array([[g == "好" for g in gs] for gs in full["grades"]], dtype=bool)
+            k = good.sum(axis=0)
+            if ((k == 0) | (k == len(full))).all():
+                row.update(status="无差异", share=float(good.mean()),
+                           reading="每个季度要么人人是好、要么没人是好，无法判断是否轮流。")
+            else:
+                test = rotation_test(good, n_perm, _seed(unit, int(year)))
+                flagged = test.p_even < alpha
+                row.update(status="已检验", share=test.share, observed_var=test.observed_var,
+                           expected_var=test.expected_var, permutation_var=test.permutation_var,
+                           index=test.index, p_even=test.p_even, p_concentrated=test.p_concentrated,
+                           flagged=flagged, reading=_rotation_reading(test, flagged, alpha))
+        rows.append(row)
+    columns = ["unit", "year", "people", "status", "share", "observed_var", "expected_var", "permutation_var",
+               "index", "p_even", "p_concentrated", "flagged", "reading"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["flagged"] = frame["flagged"].astype(bool)
+    return frame
+
+
+def _rotation_reading(t: RotationTest, flagged: bool, alpha: float) -> str:
+    numbers = (f"{t.people} 人全年好等次占 {pct(t.share)}，每人好等次次数的方差 {t.observed_var:.2f}，"
+               f"随机时约为 {t.expected_var:.2f}（指数 {t.index:.2f}）")
+    if flagged:
+        return f"{numbers}；比随机分配还均匀（置换检验 p = {t.p_even:.3f} < {alpha:g}），疑似轮流坐庄，需核实。"
+    if t.p_concentrated < alpha:
+        return f"{numbers}；好等次相对集中在同一批人（p = {t.p_concentrated:.3f}），与按实绩评定一致。"
+    return f"{numbers}；与随机分配没有显著差别。"
+
+
+# --- everything for the page ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Patterns:
+    person_years: pd.DataFrame
+    sequences: pd.DataFrame
+    transitions: Transitions
+    good_by_unit: pd.DataFrame
+    follow_up: pd.DataFrame
+    alignment: Alignment
+    rotation: pd.DataFrame
+    min_group: int
+    headline: str
+
+    @property
+    def empty(self) -> bool:
+        return self.person_years.empty or int(self.person_years["rated_quarters"].sum() +
+                                              self.person_years["uncertain_quarters"].sum()) == 0
+
+
+def grade_patterns(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> Patterns:
+    py = person_years(con, filters)
+    trans = transitions(con, filters, min_group)
+    follow = follow_up(py)
+    rot = rotation(py, min_group)
+    return Patterns(
+        person_years=py, sequences=grade_sequences(con, filters), transitions=trans,
+        good_by_unit=good_counts_by_unit(py, min_group), follow_up=follow,
+        alignment=annual_alignment(py, min_group), rotation=rot, min_group=min_group,
+        headline=_headline(follow, trans, rot),
+    )
+
+
+def _headline(follow: pd.DataFrame, trans: Transitions, rot: pd.DataFrame) -> str:
+    parts = []
+    if len(follow):
+        parts.append(f"{follow['人员编号'].nunique():,} 人（{len(follow):,} 人次·年）至少一个季度为一般或较差，"
+                     "列入跟踪名单")
+    else:
+        parts.append("所选范围内没有人被评为一般或较差")
+    if trans.good_stays is not None:
+        parts.append(f"上季度为好的人，下季度仍为好的占 {pct(trans.good_stays)}")
+    tested = rot[rot["status"] == "已检验"]
+    flagged = tested[tested["flagged"]]
+    if len(flagged):
+        names = "、".join(f"{u}（{y}）" for u, y in zip(flagged["unit"], flagged["year"], strict=True))
+        parts.append(f"{len(flagged)} 个单位年度的好等次分布比随机还均匀，疑似轮流坐庄：{names}")
+    elif len(tested):
+        parts.append(f"检验的 {len(tested)} 个单位年度中没有发现轮流坐庄的迹象")
+    return "；".join(parts) + "。"
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+_GRADE_CODE = {g: i for i, g in enumerate(QUARTER_GRADE_ORDER)}
+
+
+def sequence_figure(sequences: pd.DataFrame, unit: str) -> go.Figure:
+    """Heat strip of one unit: one row per person, one column per quarter, grade colours."""
+    sub = sequences[sequences["单位"] == unit]
+    periods = [c for c in sequences.columns if c not in ("人员编号", "姓名", "单位")]
+    z = [[_GRADE_CODE.get(g) if g is not None else None for g in row] for row in sub[periods].to_numpy()]
+    text = [[g or "无记录" for g in row] for row in sub[periods].to_numpy()]
+    n = len(QUARTER_GRADE_ORDER)
+    scale = []
+    for i, g in enumerate(QUARTER_GRADE_ORDER):
+        scale += [[i / n, GRADE_COLORS[g]], [(i + 1) / n, GRADE_COLORS[g]]]
+    labels = [f"{pid} {name}" for pid, name in zip(sub["人员编号"], sub["姓名"], strict=True)]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=periods, y=labels, text=text, zmin=-0.5, zmax=n - 0.5, colorscale=scale, showscale=False,
+        xgap=2, ygap=2, hovertemplate="%{y}<br>%{x}：%{text}<extra></extra>",
+    ))
+    for g in QUARTER_GRADE_ORDER:  # legend entries for the grade colours
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=g,
+                                 marker={"color": GRADE_COLORS[g], "size": 12, "symbol": "square"}))
+    fig.update_layout(title=f"「{unit}」每人各季度等次", yaxis={"autorange": "reversed", "type": "category"},
+                      xaxis={"type": "category"}, height=140 + 22 * max(1, len(sub)), plot_bgcolor="white")
+    return fig
+
+
+def transition_figure(trans: Transitions, min_group: int = 5) -> go.Figure:
+    """For each grade in quarter t, how the same people were graded in quarter t+1 (100 % bars)."""
+    counts = trans.counts
+    shown = counts[(counts["合计"] > 0) & (counts["人数"] >= min_group)]
+    fig = go.Figure()
+    for g in QUARTER_GRADE_ORDER:
+        share = shown[g] / shown["合计"]
+        fig.add_bar(
+            y=[f"上季度{s}" for s in shown["上季度等次"]], x=share, name=f"下季度{g}", orientation="h",
+            marker_color=GRADE_COLORS[g], customdata=np.stack([shown[g], shown["合计"]], axis=1),
+            hovertemplate=f"%{{y}} → 下季度{g}：%{{x:.1%}}（%{{customdata[0]}} / %{{customdata[1]}}）<extra></extra>",
+        )
+    fig.update_layout(barmode="stack", title="相邻季度的等次转移", xaxis={"tickformat": ".0%", "title": "占该行的比例"},
+                      yaxis={"autorange": "reversed"}, height=160 + 50 * max(1, len(shown)))
+    return fig
+
+
+def good_count_figure(good_by_unit: pd.DataFrame, year: int) -> go.Figure:
+    """Per unit (one year): shares of people with 0–4 好 quarters; small units left out."""
+    sub = good_by_unit[(good_by_unit["年度"] == year) & (good_by_unit["好等次比例"] != SMALL)]
+    fig = go.Figure()
+    for k in range(5):
+        values = [float(v.rstrip("%")) / 100 for v in sub[f"{k}次好"]]
+        fig.add_bar(y=sub["单位"], x=values, name=f"{k} 次好", orientation="h", marker_color=GOOD_COUNT_COLORS[k],
+                    customdata=sub["人数"], hovertemplate=f"%{{y}}：{k} 次好的人占 %{{x:.1%}}（共 %{{customdata}} 人）"
+                                                       "<extra></extra>")
+    fig.update_layout(barmode="stack", title=f"{year} 年各单位每人好等次次数的分布",
+                      xaxis={"tickformat": ".0%", "title": "占单位人数的比例"}, yaxis={"autorange": "reversed"},
+                      height=160 + 18 * max(1, len(sub)))
+    return fig
+
+
+def alignment_figure(alignment: Alignment, min_group: int = 5) -> go.Figure:
+    """Annual grades of the people with 0–4 好 quarters (100 % bars, annual grade colours)."""
+    counts = alignment.counts
+    shown = counts[counts["合计"] >= min_group]
+    grades = [c for c in counts.columns if c not in ("好等次次数", "合计")]
+    fig = go.Figure()
+    for g in grades:
+        fig.add_bar(x=shown["好等次次数"], y=shown[g] / shown["合计"], name=g,
+                    marker_color=GRADE_COLORS.get(g, MUTED_COLOR),
+                    marker_pattern_shape="/" if g == NO_ANNUAL else "",
+                    customdata=np.stack([shown[g], shown["合计"]], axis=1),
+                    hovertemplate=f"当年好等次%{{x}}：年度{g} %{{y:.1%}}（%{{customdata[0]}} / %{{customdata[1]}} 人）"
+                                  "<extra></extra>")
+    fig.update_layout(barmode="stack", title="当年好等次次数与年度等次", xaxis_title="当年平时考核好等次次数",
+                      yaxis={"tickformat": ".0%", "title": "占该组人数的比例"})
+    return fig
+
+
+def rotation_figure(rot: pd.DataFrame) -> go.Figure:
+    """One point per tested unit-year: the variance index (1 = as chance would give)."""
+    tested = rot[rot["status"] == "已检验"].sort_values("index")
+    labels = [f"{u}（{y}）" for u, y in zip(tested["unit"], tested["year"], strict=True)]
+    fig = go.Figure(go.Scatter(
+        x=tested["index"], y=labels, mode="markers",
+        marker={"size": 9, "color": [FLAG_COLOR if f else NEUTRAL_COLOR for f in tested["flagged"]]},
+        customdata=np.stack([tested["unit"], tested["year"], tested["p_even"], tested["people"]], axis=1)
+        if len(tested) else None,
+        hovertemplate="%{y}<br>方差指数 %{x:.2f}，%{customdata[3]} 人，偏均匀的 p = %{customdata[2]:.3f}"
+                      "<extra></extra>",
+    ))
+    fig.add_vline(x=1, line_dash="dash", line_color=MUTED_COLOR)
+    fig.update_layout(title="各单位年度好等次次数的方差指数（观察方差 ÷ 随机期望）",
+                      xaxis_title="方差指数（1 = 与随机相当）",
+                      yaxis={"type": "category"}, height=160 + 16 * max(1, len(tested)), showlegend=False)
+    return fig
+
+
+def rotation_detail_figure(py: pd.DataFrame, unit: str, year: int) -> go.Figure:
+    """One unit-year: people with 0–4 好 quarters, observed against the binomial expectation."""
+    full = py[(py["unit"] == unit) & (py["year"] == year) & (py["rated_quarters"] == 4)]
+    n = len(full)
+    p = full["good_count"].sum() / (4 * n) if n else 0.0
+    observed = [int((full["good_count"] == k).sum()) for k in range(5)]
+    expected = [n * math.comb(4, k) * p ** k * (1 - p) ** (4 - k) for k in range(5)]
+    ks = [f"{k} 次" for k in range(5)]
+    fig = go.Figure()
+    fig.add_bar(x=ks, y=observed, name="实际人数", marker_color=GRADE_COLORS["好"],
+                hovertemplate="好等次%{x}：%{y} 人<extra></extra>")
+    fig.add_trace(go.Scatter(x=ks, y=expected, name="随机分配时的期望人数", mode="lines+markers",
+                             line={"color": MUTED_COLOR, "dash": "dash"},
+                             hovertemplate="好等次%{x}：期望 %{y:.1f} 人<extra></extra>"))
+    fig.update_layout(title=f"「{unit}」{year} 年每人好等次次数", xaxis_title="全年好等次次数", yaxis_title="人数")
+    return fig
+
+
+# --- findings and report ----------------------------------------------------------------------
+
+def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
+    py = person_years(con, filters)
+    findings: list[Finding] = []
+    rot = rotation(py, min_group)
+    flagged = rot[rot["flagged"]]
+    if len(flagged):
+        first = flagged.sort_values("p_even").iloc[0]
+        findings.append(Finding(
+            PAGE, f"{len(flagged)} 个单位年度疑似轮流坐庄",
+            f"例如「{first['unit']}」{first['year']} 年：{first['reading']}", len(flagged)))
+    follow = follow_up(py)
+    if len(follow):
+        latest = int(follow["年度"].max())
+        recent = follow[follow["年度"] == latest]
+        repeat = int((recent["一般及以下次数"] >= 2).sum())
+        findings.append(Finding(
+            PAGE, f"{latest} 年 {len(recent)} 人至少一个季度为一般或较差",
+            f"其中 {repeat} 人有两个及以上季度为一般或较差；名单见「好/一般 走势」页的跟踪名单。", len(recent)))
+    return findings
+
+
+@report("patterns", "好/一般 走势：每人一年的各季度等次、好等次次数、一般及以下次数和年度等次（需 --year）")
+def patterns_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportArgs) -> pd.DataFrame:
+    """One row per person: person_id, unit, grades (JSON array in quarter order), good_count,
+    general_or_worse_count, annual_grade (None if none)."""
+    if args.year is None:
+        raise ReportError("好/一般 走势报告需要指定年度，例如 --year 2024。")
+    year = int(args.year)
+    f = filters.with_(years=(year,), periods=tuple(p for p in filters.periods if p.startswith(str(year))))
+    py = person_years(con, f)
+    py = py[py["year"] == year]
+    out = py[REPORT_COLUMNS].copy()
+    out["good_count"] = out["good_count"].astype(int)
+    out["general_or_worse_count"] = out["general_or_worse_count"].astype(int)
+    return out.sort_values("person_id", kind="stable").reset_index(drop=True)
+
+
+__all__ = ["Patterns", "RotationTest", "Transitions", "annual_alignment", "follow_up", "good_counts_by_unit",
+           "grade_patterns", "grade_sequences", "patterns_report", "person_years", "rotation", "rotation_test",
+           "top_findings", "transitions"]
