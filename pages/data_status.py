@@ -3,7 +3,9 @@
 import streamlit as st
 
 from analytics.coverage import coverage
-from ui import common
+from ui import common, router
+
+router.enter()
 
 st.title("数据概况")
 with common.cursor() as cur:

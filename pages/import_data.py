@@ -7,7 +7,9 @@ import streamlit as st
 
 from analytics import importer, store
 from analytics.store import KIND_LABELS
-from ui import common
+from ui import common, router
+
+router.enter()
 
 STATUS = {"loaded": "✅ 可导入", "unchanged": "➖ 无变化", "refused": "❌ 有错误", "skipped": "⏭️ 已跳过"}
 DONE = {"loaded": "✅ 已导入", "unchanged": "➖ 无变化", "refused": "❌ 未导入", "skipped": "⏭️ 已跳过"}

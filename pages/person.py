@@ -4,7 +4,9 @@ import streamlit as st
 
 from analytics.figures import pct
 from analytics.people import find_people, grade_timeline, person_history
-from ui import blocks, common, sidebar
+from ui import blocks, common, router, sidebar
+
+router.enter()
 
 f = sidebar.current()
 st.title("人员档案")

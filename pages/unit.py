@@ -3,7 +3,9 @@
 import streamlit as st
 
 from analytics.people import unit_people
-from ui import blocks, common, sidebar
+from ui import blocks, common, router, sidebar
+
+router.enter()
 
 f = sidebar.current()
 st.title("单位人员")

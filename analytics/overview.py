@@ -1,0 +1,134 @@
+"""总览: the selected population in numbers, the grade mix, the 好 trend, and the top findings of
+every analysis page."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics.figures import ANNUAL_GRADE_ORDER, GRADE_COLORS, QUARTER_GRADE_ORDER
+from analytics.filters import Filters
+from analytics.findings import Finding
+
+# Analysis modules whose top findings the overview lists, in this order.
+FINDING_MODULES = ("grade_spread", "distribution", "rules", "raters", "saturation", "patterns", "pilots")
+GOOD_QUOTA = 0.40
+
+
+@dataclass(frozen=True)
+class Overview:
+    units: int
+    people: int
+    rated: int  # person-quarters with a grade other than 不确定等次
+    periods: tuple[str, ...]
+    grade_mix: pd.DataFrame  # 等次, 人次, 占比 (share of rated; 不确定等次 share of all)
+    annual_mix: pd.DataFrame  # 等次, 人次, 占比
+    trend: pd.DataFrame  # 考核周期, 参评人次, 好, 好等次占比, 一般及以下占比
+
+    @property
+    def empty(self) -> bool:
+        return self.people == 0
+
+
+def overview(con: duckdb.DuckDBPyConnection, filters: Filters) -> Overview:
+    pop_sql, pop_params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    year_sql, year_params = filters.year_clause("a.year")
+    counts = con.execute(
+        f"""
+        WITH pop AS ({pop_sql})
+        SELECT count(DISTINCT unit), count(*) FROM pop
+        """, pop_params).fetchall()[0]
+    quarters = con.execute(
+        f"""
+        WITH pop AS ({pop_sql})
+        SELECT q.period, q.grade, count(*) AS n
+        FROM quarterly q JOIN pop USING (person_id)
+        WHERE {period_sql} AND q.grade IS NOT NULL
+        GROUP BY ALL
+        """, pop_params + period_params).df()
+    annual = con.execute(
+        f"""
+        WITH pop AS ({pop_sql})
+        SELECT a.grade AS 等次, count(*) AS 人次
+        FROM annual a JOIN pop USING (person_id) WHERE {year_sql}
+        GROUP BY ALL
+        """, pop_params + year_params).df()
+    return Overview(
+        units=int(counts[0]), people=int(counts[1]),
+        rated=int(quarters.loc[quarters["grade"] != "不确定等次", "n"].sum()),
+        periods=tuple(sorted(quarters["period"].unique())),
+        grade_mix=_mix(quarters.groupby("grade")["n"].sum(), QUARTER_GRADE_ORDER, "不确定等次"),
+        annual_mix=_mix(annual.set_index("等次")["人次"], ANNUAL_GRADE_ORDER, None),
+        trend=_trend(quarters),
+    )
+
+
+def _mix(counts: pd.Series, order: tuple[str, ...], unrated: str | None) -> pd.DataFrame:
+    """Counts per grade in the fixed order; shares of the rated (the unrated grade's share is of all)."""
+    counts = counts.reindex([g for g in order if g in counts.index]).fillna(0).astype(int)
+    rated = counts.drop(unrated, errors="ignore").sum() if unrated else counts.sum()
+    total = counts.sum()
+    shares = [(n / total if g == unrated else n / rated) if (total and rated) else float("nan")
+              for g, n in counts.items()]
+    return pd.DataFrame({"等次": counts.index, "人次": counts.values, "占比": shares})
+
+
+def _trend(quarters: pd.DataFrame) -> pd.DataFrame:
+    if quarters.empty:
+        return pd.DataFrame(columns=["考核周期", "参评人次", "好", "好等次占比", "一般及以下占比"])
+    wide = quarters.pivot_table(index="period", columns="grade", values="n", aggfunc="sum", fill_value=0)
+    for grade in QUARTER_GRADE_ORDER:
+        if grade not in wide.columns:
+            wide[grade] = 0
+    rated = wide[["好", "较好", "一般", "较差"]].sum(axis=1)
+    out = pd.DataFrame({
+        "考核周期": wide.index, "参评人次": rated.values, "好": wide["好"].values,
+        "好等次占比": (wide["好"] / rated).values,
+        "一般及以下占比": ((wide["一般"] + wide["较差"]) / rated).values,
+    })
+    return out.sort_values("考核周期").reset_index(drop=True)
+
+
+def grade_mix_figure(mix: pd.DataFrame, title: str) -> go.Figure:
+    """One horizontal stacked bar: the share of each grade, in the fixed grade colours."""
+    fig = go.Figure()
+    for row in mix.itertuples():
+        fig.add_trace(go.Bar(
+            x=[row.人次], y=[title], orientation="h", name=row.等次,
+            marker_color=GRADE_COLORS.get(row.等次, "#999999"),
+            hovertemplate=f"{row.等次}：%{{x:,}} 人次<extra></extra>",
+            text=[f"{row.等次} {row.占比 * 100:.1f}%" if row.占比 == row.占比 else row.等次],
+            textposition="inside", insidetextanchor="middle",
+        ))
+    fig.update_layout(barmode="stack", height=150, xaxis_title="人次", yaxis={"visible": False})
+    return fig
+
+
+def trend_figure(trend: pd.DataFrame) -> go.Figure:
+    """好 share and 一般-or-worse share by quarter, with the 40% 好 quota line."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=trend["考核周期"], y=trend["好等次占比"], mode="lines+markers", name="好等次占比",
+        line={"color": GRADE_COLORS["好"]}, hovertemplate="%{x}：%{y:.1%}<extra>好</extra>"))
+    fig.add_trace(go.Scatter(
+        x=trend["考核周期"], y=trend["一般及以下占比"], mode="lines+markers", name="一般及以下占比",
+        line={"color": GRADE_COLORS["一般"]}, hovertemplate="%{x}：%{y:.1%}<extra>一般及以下</extra>"))
+    fig.add_hline(y=GOOD_QUOTA, line_dash="dash", line_color="#666666",
+                  annotation_text="好等次比例上限 40%", annotation_position="top left")
+    fig.update_layout(yaxis={"tickformat": ".0%", "rangemode": "tozero", "title": "占参评人次"},
+                      xaxis={"type": "category", "title": "考核周期"}, height=360)
+    return fig
+
+
+def findings_of(con: duckdb.DuckDBPyConnection, name: str, filters: Filters, min_group: int = 5
+                ) -> list[Finding]:
+    """The top findings of one analysis module (one of FINDING_MODULES)."""
+    if name not in FINDING_MODULES:
+        raise ValueError(f"unknown analysis module {name!r}")
+    module = importlib.import_module(f"analytics.{name}")
+    return list(module.top_findings(con, filters, min_group))
