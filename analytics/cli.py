@@ -44,6 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     und.add_argument("batch", type=int, metavar="BATCH")
     und.add_argument("--user")
 
+    rep = sub.add_parser("report", help="输出一项分析的结果表（用于报告和脚本）")
+    rep.add_argument("name", metavar="NAME", help="分析名称：unit-grades、raters、saturation、patterns、rules、"
+                                                  "pilots、distribution；用 report list 查看说明")
+    rep.add_argument("--year", type=int)
+    rep.add_argument("--period", help="季度，如 2025Q1")
+    rep.add_argument("--month", help="月份，如 2025-03")
+    rep.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    for option, label in (("district", "地区"), ("level", "单位层级"), ("sector", "系统"), ("unit", "单位"),
+                          ("category", "人员类别")):
+        rep.add_argument(f"--{option}", action="append", default=[], help=f"只看此{label}（可重复）")
+    rep.add_argument("--pilot", choices=["pilot", "other"], help="只看联系点单位或非联系点单位")
+    rep.add_argument("--role", choices=["leader", "staff"], help="只看领导或工作人员")
+
     demo = sub.add_parser("demo", help="在空数据库中生成演示数据，并写出示例导入文件")
     demo.add_argument("--seed", type=int, default=20261121)
     demo.add_argument("--scale", default="small", choices=["small"])
@@ -60,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler = {
         "import": cmd_import, "counts": cmd_counts, "imports": cmd_imports,
-        "undo": cmd_undo, "demo": cmd_demo,
+        "undo": cmd_undo, "demo": cmd_demo, "report": cmd_report,
     }[args.command]
     try:
         return handler(args, settings)
@@ -195,4 +208,44 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     for kind, n in summary.counts.items():
         print(f"  {KIND_LABELS.get(kind, kind)}：{n} 行")
     print(f"示例导入文件 {len(written)} 个：{out}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from analytics import normalize as nz
+    from analytics.filters import Filters
+    from analytics.reports import REPORTS, ReportArgs, ReportError
+
+    if args.name == "list":
+        for name, (_, description) in sorted(REPORTS.items()):
+            print(f"{name}\t{description}")
+        return 0
+    if args.name not in REPORTS:
+        print(f"没有名为「{args.name}」的分析，可选：{'、'.join(sorted(REPORTS))}", file=sys.stderr)
+        return 2
+    try:
+        period = nz.quarter(nz.nfkc(args.period)) if args.period else None
+        month = nz.month(nz.nfkc(args.month)).strftime("%Y-%m") if args.month else None
+    except nz.BadValue as exc:
+        print(f"参数有误：{exc}", file=sys.stderr)
+        return 2
+    filters = Filters(
+        districts=tuple(args.district), levels=tuple(args.level), sectors=tuple(args.sector),
+        units=tuple(args.unit), categories=tuple(args.category), pilot=args.pilot, role=args.role,
+    )
+    fn, _ = REPORTS[args.name]
+    con = _open(settings)
+    try:
+        frame = fn(con, filters, ReportArgs(year=args.year, period=period, month=month))
+    except ReportError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    if args.format == "json":
+        print(frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1))
+    elif args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        print(frame.to_string(index=False) if not frame.empty else "（没有结果）")
     return 0

@@ -276,6 +276,12 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
 
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
+    """Changes whenever an import or undo changes the data: a key for caches."""
+    return tuple(con.execute(
+        "SELECT count(*), max(batch_id), count(undone_at) FROM import_batch").fetchall()[0])
+
+
 def has_demo_data(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(
         scalar(con, "SELECT count(*) FROM import_batch WHERE is_demo AND undone_at IS NULL")

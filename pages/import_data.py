@@ -50,8 +50,7 @@ replace = right.toggle(
 
 def store_state() -> tuple:
     with common.cursor() as cur:
-        return tuple(cur.execute(
-            "SELECT count(*), max(batch_id), count(undone_at) FROM import_batch").fetchall()[0])
+        return store.data_version(cur)
 
 
 def show(results: list[importer.TableResult], labels: dict[str, str], with_preview: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import filters as flt
+from analytics import store
 from analytics.filters import Filters
 from ui import common
 
@@ -19,8 +20,7 @@ def _options(db_path: str, state: tuple) -> dict[str, list]:
 
 def _store_state() -> tuple:
     with common.cursor() as cur:
-        return tuple(cur.execute(
-            "SELECT count(*), max(batch_id), count(undone_at) FROM import_batch").fetchall()[0])
+        return store.data_version(cur)
 
 
 def render() -> Filters:
