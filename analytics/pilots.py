@@ -226,9 +226,8 @@ def _did_metric(uq: pd.DataFrame, pilots: pd.DataFrame, others: list[str], cohor
 
     pb = np.array([cohort_means(p_before, p_ok, j) if live[j] else 0.0 for j in range(len(cohorts))])
     pa = np.array([cohort_means(p_after, p_ok, j) if live[j] else 0.0 for j in range(len(cohorts))])
-    with np.errstate(invalid="ignore"):
-        ob = np.where(live, np.nanmean(np.where(o_ok, o_before, np.nan), axis=0), 0.0)
-        oa = np.where(live, np.nanmean(np.where(o_ok, o_after, np.nan), axis=0), 0.0)
+    ob = np.where(live, _nanmean(np.where(o_ok, o_before, np.nan), axis=0), 0.0)
+    oa = np.where(live, _nanmean(np.where(o_ok, o_after, np.nan), axis=0), 0.0)
     summary = {
         "pilot_before": float(w @ pb), "pilot_after": float(w @ pa),
         "other_before": float(w @ ob), "other_after": float(w @ oa),
@@ -243,6 +242,13 @@ def _did_metric(uq: pd.DataFrame, pilots: pd.DataFrame, others: list[str], cohor
     return {"summary": summary, "per_pilot": per_pilot}
 
 
+def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
+    """Mean ignoring NaN; NaN (without a warning) where nothing is left."""
+    count = np.sum(~np.isnan(values), axis=axis)
+    total = np.nansum(values, axis=axis)
+    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
+
+
 def _bootstrap(p_diff: np.ndarray, p_ok: np.ndarray, p_cohort: np.ndarray, o_diff: np.ndarray,
                o_ok: np.ndarray, live: np.ndarray, rng: np.random.Generator, reps: int) -> np.ndarray:
     """DiD of ``reps`` cluster-bootstrap samples: units resampled with replacement, pilots within
@@ -252,8 +258,7 @@ def _bootstrap(p_diff: np.ndarray, p_ok: np.ndarray, p_cohort: np.ndarray, o_dif
     od = np.where(o_ok, o_diff, np.nan)[keep_o]  # never-pilots usable for some live cohort
     idx = rng.integers(0, len(od), size=(reps, len(od)))
     sample = od[idx]  # reps x units x cohorts
-    with np.errstate(invalid="ignore"):
-        o_mean = np.nanmean(sample, axis=1)  # reps x cohorts (NaN if a cohort drew no usable unit)
+    o_mean = _nanmean(sample, axis=1)  # reps x cohorts (NaN if a cohort drew no usable unit)
     p_mean = np.full((reps, n_cohorts), np.nan)
     for j in np.flatnonzero(live):  # a handful of cohorts, each vectorised over replicates
         d = p_diff[p_ok & (p_cohort == j)]

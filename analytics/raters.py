@@ -30,8 +30,9 @@ TYPE_ORDER = ("自评", "互评", "上级", "群众")
 TOP_SCORE = 95.0
 LENIENCY_POINTS = 5.0  # at least this many points from the others' mean
 LENIENCY_SE = 3.0  # and at least this many standard errors from 0
-MIN_RATINGS = 3  # fewer usable ratings: no flag (the SD of one or two differences says little)
+MIN_RATINGS = 5  # fewer comparable ratings: no flag (see docs: chance flags at k = 3 are about 0.6 %)
 COMPRESSION_LOW = 0.5  # a rater whose score SD is below half the typical rater's: 打分集中
+TYPICAL_MIN_GIVEN = 3  # raters with at least this many scores define the typical SD
 HARSH_COLOR = "#0072B2"
 LENIENT_COLOR = figures.FLAG_COLOR
 
@@ -156,7 +157,7 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
     far_enough = stats["leniency"].abs() >= LENIENCY_SE * stats["se"]
     stats["lenient"] = enough & (stats["leniency"] >= LENIENCY_POINTS) & far_enough
     stats["harsh"] = enough & (stats["leniency"] <= -LENIENCY_POINTS) & far_enough
-    typical = typical_sd(stats, min_ratings)
+    typical = typical_sd(stats)
     stats["compression"] = stats["sd_score"] / typical if typical and typical > 0 else np.nan
     stats["compressed"] = (stats["n_given"] >= min_ratings) & (stats["compression"] < COMPRESSION_LOW)
     stats["label"] = stats.apply(_label, axis=1)
@@ -166,9 +167,9 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
                   "compressed", "top_share", "example"]].reset_index(drop=True)
 
 
-def typical_sd(raters: pd.DataFrame, min_ratings: int = MIN_RATINGS) -> float:
-    """The typical rater's SD of scores given: the median over raters with at least min_ratings ratings."""
-    sds = raters.loc[raters["n_given"] >= min_ratings, "sd_score"].dropna()
+def typical_sd(raters: pd.DataFrame, min_given: int = TYPICAL_MIN_GIVEN) -> float:
+    """The typical rater's SD of scores given: the median over raters who gave at least min_given scores."""
+    sds = raters.loc[raters["n_given"] >= min_given, "sd_score"].dropna()
     return float(sds.median()) if len(sds) else float("nan")
 
 
@@ -223,13 +224,17 @@ def self_gap_by_unit(con: duckdb.DuckDBPyConnection, filters: Filters, min_group
 
 
 def type_gaps(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Per rater type: ratings, mean score, and mean gap to the other raters of the same person-quarter."""
+    """Per rater type: ratings, mean score, and mean gap to the other raters of the same person-quarter.
+
+    A self-rating counts as 自评 whatever its recorded type (a rater rating himself as 互评 is still
+    a self-rating)."""
     gaps, params = _gaps_cte(filters)
-    sql = gaps + """
-        SELECT rater_type, count(*) AS ratings, avg(score) AS mean_score,
+    sql = gaps + f"""
+        SELECT CASE WHEN is_self THEN '{SELF_TYPE}' ELSE rater_type END AS rater_type,
+               count(*) AS ratings, avg(score) AS mean_score,
                count(diff) AS compared, avg(diff) AS gap, stddev_samp(diff) AS sd_gap,
                avg(CASE WHEN score >= ? THEN 1.0 ELSE 0.0 END) AS top_share
-        FROM gaps GROUP BY rater_type
+        FROM gaps GROUP BY 1
     """
     frame = con.execute(sql, [*params, TOP_SCORE]).df()
     order = {t: i for i, t in enumerate(TYPE_ORDER)}
@@ -341,7 +346,7 @@ def analyse(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5
     raters = rater_table(con, filters, min_ratings)
     overall, units = agreement(con, filters, min_group)
     return RaterAnalysis(
-        raters=raters, typical_sd=typical_sd(raters, min_ratings) if len(raters) else float("nan"),
+        raters=raters, typical_sd=typical_sd(raters) if len(raters) else float("nan"),
         types=type_gaps(con, filters), self_units=self_gap_by_unit(con, filters, min_group),
         self_people=self_gap_by_person(con, filters), agreement=overall, agreement_units=units,
         min_ratings=min_ratings, method=METHOD,
