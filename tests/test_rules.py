@@ -4,12 +4,14 @@ overrides and invalid-config messages, the report, the planted breaches of the d
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from analytics import store
 from analytics.config import ConfigError
 from analytics.demo import PLANTED
 from analytics.filters import Filters
@@ -65,8 +67,10 @@ def test_quota_is_the_exact_floor(share, n, expected):
 #   P23 2023: no quarterly rows -> low_average from the annual file's 83.0; the other two not checkable
 
 
-@pytest.fixture
-def small(con):
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """One store for the whole module (tests only read it): opening a store costs a second or two."""
+    con = store.connect(tmp_path_factory.mktemp("rules") / "small.duckdb")
     con.execute("""
         INSERT INTO units VALUES
             ('甲局', '东区', '市直', '公安', false, NULL, false, 1),
@@ -105,7 +109,8 @@ def small(con):
             ('P23', 2023, '优秀', 83.0, 1),
             ('P21', 2024, '称职', NULL, 1), ('P22', 2024, '称职', NULL, 1), ('P23', 2024, '称职', NULL, 1);
     """)
-    return con
+    yield con
+    con.close()
 
 
 def keys(result) -> list[tuple]:
@@ -340,7 +345,12 @@ def test_demo_half_rule_flags_more_but_keeps_the_planted(demo_con):
 # --- the page ----------------------------------------------------------------------------------------
 
 @pytest.fixture
-def demo_app(tmp_path, monkeypatch):
+def demo_app(tmp_path, monkeypatch, demo_con):
+    """The app on a copy of the session's demo store (building the demo again would cost seconds)."""
+    demo_con.execute("CHECKPOINT")  # everything in the file itself, so that the copy is complete
+    source = demo_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                              ).fetchall()[0][0]
+    shutil.copy(source, tmp_path / "app.duckdb")
     monkeypatch.setenv("KAOHE_DB", str(tmp_path / "app.duckdb"))
     monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
     monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "1")
@@ -358,7 +368,7 @@ def open_page(filters: dict[str, list[str]] | None = None) -> AppTest:
     # to the URL, so filters go in as query parameters (as a bookmarked link would)
     for key, value in (filters or {}).items():
         at.query_params[key] = value
-    at.run()
+    at.run()  # the entry point first (navigation, sidebar, filters), then the page
     at.switch_page("pages/rules.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -394,5 +404,5 @@ def test_page_shows_a_config_error_instead_of_crashing(demo_app, monkeypatch):
     bad = demo_app / "bad.toml"
     bad.write_text("[rules.good_quota]\nmax_share = 40\n", encoding="utf-8")
     monkeypatch.setenv("KAOHE_CONFIG", str(bad))
-    at = open_page()
+    at = open_page({"district": ["东湖区"], "sector": ["史志"]})  # the settings are read before any data
     assert any("rules.good_quota.max_share" in e.value for e in at.error)
