@@ -32,5 +32,7 @@ page = st.navigation({k: v for k, v in pages.items() if v})
 sidebar.render()
 st.sidebar.caption("考核分析看板 · 平时考核与年度考核数据分析")
 common.demo_banner()
+common.start_page()
 with router.routing():
     page.run()
+common.export_page_button(page.title, sidebar.current().describe())

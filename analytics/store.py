@@ -282,6 +282,12 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
         "SELECT count(*), max(batch_id), count(undone_at) FROM import_batch").fetchall()[0])
 
 
+def data_date(con: duckdb.DuckDBPyConnection) -> str:
+    """When the data last changed (import or undo), for report footers."""
+    value = scalar(con, "SELECT max(greatest(imported_at, COALESCE(undone_at, imported_at))) FROM import_batch")
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
 def has_demo_data(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(
         scalar(con, "SELECT count(*) FROM import_batch WHERE is_demo AND undone_at IS NULL")

@@ -83,6 +83,7 @@ def test_overview_page_on_demo_and_with_nothing_selected(demo_app, demo_con):
     assert any("个单位" in m.value and "好等次占" in m.value for m in at.markdown)
     assert not at.warning, [w.value for w in at.warning]
     assert len(at.get("plotly_chart")) == 3
+    assert [b.proto.label for b in at.sidebar.get("download_button")] == ["导出本页（Excel）"]
     district, sector = demo_con.execute("""
         SELECT d.district, s.sector
         FROM (SELECT DISTINCT district FROM units) d, (SELECT DISTINCT sector FROM units) s

@@ -84,8 +84,43 @@ def demo_banner() -> None:
         )
 
 
+PAGE_TABLES = "_page_tables"
+PAGE_METHOD = "_page_method"
+DEFAULT_METHOD = "各项指标的定义和计算方法见页面上的「指标说明」。"
+
+
+def start_page() -> None:
+    """Called by app.py before each page runs: the tables this run shows are collected anew."""
+    st.session_state[PAGE_TABLES] = []
+    st.session_state[PAGE_METHOD] = DEFAULT_METHOD
+
+
+def method(text: str) -> None:
+    """The page's method note, for the first sheet of「导出本页」."""
+    st.session_state[PAGE_METHOD] = text
+
+
+def export_page_button(title: str, filters_text: str) -> None:
+    """「导出本页」in the sidebar: one workbook with every table the page showed."""
+    tables = list(st.session_state.get(PAGE_TABLES, []))
+    if not tables:
+        return
+    with cursor() as cur:
+        data_date = store.data_date(cur)
+    note = st.session_state.get(PAGE_METHOD, DEFAULT_METHOD)
+    st.sidebar.download_button(
+        "导出本页（Excel）",
+        data=lambda: exporting.page_workbook(title, filters_text, data_date, note, tables),
+        file_name=f"{title}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        icon=":material/download:", width="stretch", key="export-page",
+        help="把本页的全部表格导出为一个 Excel 文件，第一张表注明筛选条件、数据日期和方法。",
+    )
+
+
 def downloads(frame: pd.DataFrame, file_stem: str, key: str) -> None:
-    """CSV (UTF-8 with BOM, opens in Excel) and Excel buttons for one table."""
+    """CSV (UTF-8 with BOM, opens in Excel) and Excel buttons for one table (also collected for
+    「导出本页」)."""
+    st.session_state.setdefault(PAGE_TABLES, []).append((file_stem, frame))
     left, right, _ = st.columns([1, 1, 4])
     left.download_button(
         "下载 CSV", exporting.csv_bytes(frame), f"{file_stem}.csv", "text/csv", key=f"{key}-csv",
