@@ -21,6 +21,10 @@ if result.empty:
 
 st.markdown(f"**{gs.headline(result)}**")
 st.caption(f"筛选条件：{f.describe()}。{result.note}")
+units_in_period = int(result.periods["units"].min())
+if units_in_period < 5:
+    st.warning(f"所选范围内某些季度只有 {units_in_period} 个单位：总体比例主要由这几个单位自己决定，"
+               "漏斗图和收缩比例的参考意义有限，建议放宽单位筛选。", icon="⚠️")
 if f.categories or f.role:
     st.caption("注意：选了「人员类别」或「领导/工作人员」时，人数、总体比例和名额都只按所选人员计算。")
 
@@ -35,9 +39,12 @@ limits = right.radio("控制线", ["精确二项（默认）", "过度离散调�
                           "可改用调整后的控制线，只有差异特别大的单位才会被标出。")
 adjusted = limits.startswith("过度离散")
 row = result.periods[result.periods["period"] == period].iloc[0]
-shown_as = (f"当前显示：过度离散调整后的控制线（φ = {row['phi']:.2f}"
-            + ("，已放宽）" if row["phi"] > 1 else "，不大于1，不放宽，按正态近似画出）")
-            if adjusted else "当前显示：精确二项控制线")
+if not adjusted:
+    shown_as = "当前显示：精确二项控制线"
+elif row["phi"] > 1:
+    shown_as = f"当前显示：过度离散调整后的控制线（φ = {row['phi']:.2f}，已按 √φ 放宽）"
+else:
+    shown_as = "当前显示：过度离散调整选项，但 φ 不大于1（或无法估计），控制线不放宽，按正态近似画出"
 picked = blocks.chart(
     gs.funnel_figure(result, period, adjusted),
     f"每个点是一个单位：横轴是定等人数，纵轴是好等次比例；中间横线是同期总体比例 {pct(row['p0'])}，"
@@ -109,6 +116,9 @@ blocks.chart(
 )
 blocks.table(gs.units_table(result), "单位等次汇总", "gs-units",
              caption="每个单位一行（所选季度合计）：好等次偏高的季度数、一般及以下比例、名额使用情况。")
+with st.expander("全部单位季度明细"):
+    blocks.table(gs.quarters_table(result), "单位季度等次明细", "gs-quarters",
+                 caption=f"每个单位每个季度一行；不足{min_group}人的单位季度不显示比例。")
 breaches = gs.quota_breaches(result)
 st.markdown(f"**好等次超出名额的单位季度（{len(breaches)} 个）**")
 if breaches.empty:
