@@ -32,6 +32,7 @@ LENIENCY_POINTS = 5.0  # at least this many points from the others' mean
 LENIENCY_SE = 3.0  # and at least this many standard errors from 0
 MIN_RATINGS = 5  # fewer comparable ratings: no flag (see docs: chance flags at k = 3 are about 0.6 %)
 COMPRESSION_LOW = 0.5  # a rater whose score SD is below half the typical rater's: 打分集中
+FEW_RATINGS = 10  # flagged with fewer comparable ratings than this: the table says chance plays a larger part
 TYPICAL_MIN_GIVEN = 3  # raters with at least this many scores define the typical SD
 HARSH_COLOR = "#0072B2"
 LENIENT_COLOR = figures.FLAG_COLOR
@@ -512,6 +513,7 @@ def flagged_table(result: RaterAnalysis) -> pd.DataFrame:
         "宽严度（分）": f["leniency"].map(fmt_signed), "标准误": f["se"].map(fmt_num),
         "可比评价条数": f["k"], "距 0 的标准误倍数": f["z"].map(lambda z: "∞" if np.isinf(z) else f"{abs(z):.1f}"),
         "示例": f["example"],
+        "提示": np.where(f["k"] < FEW_RATINGS, f"可比评价不足 {FEW_RATINGS} 条，偶然因素较大", ""),
     })
 
 

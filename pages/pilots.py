@@ -3,7 +3,9 @@
 import streamlit as st
 
 from analytics import pilots
-from ui import blocks, common, sidebar
+from ui import blocks, common, router, sidebar
+
+router.enter()
 
 st.title("联系点对比")
 f = sidebar.current()

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from analytics import raters
-from ui import blocks, common, sidebar
+from ui import blocks, common, router, sidebar
+
+router.enter()
 
 st.title("评价人分析")
 f = sidebar.current()
