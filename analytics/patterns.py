@@ -49,6 +49,10 @@ ROTATION_ALPHA = 0.01
 ROTATION_PERMUTATIONS = 1999
 GOOD_COUNT_COLORS = ("#D9D9D9", "#C6DBEF", "#6BAED6", "#2171B5", "#08306B")  # 0..4 好: light to dark
 REPORT_COLUMNS = ["person_id", "unit", "grades", "good_count", "general_or_worse_count", "annual_grade"]
+METHOD = ("每人每年按季度排列平时考核等次（不确定等次单列，缺少记录不算）；相邻季度等次配对计数得到转移表；"
+          "轮流坐庄指数 = 每人全年好等次次数的方差 ÷ 4p(1−p)，用保持每季度好等次人数不变的置换检验"
+          f"（{ROTATION_PERMUTATIONS} 次）判断是否比随机更均匀，p < {ROTATION_ALPHA:g} 标为疑似；"
+          "人数少于最小人数的组显示「样本过少」。")
 
 
 # --- the person-year aggregate ----------------------------------------------------------------

@@ -6,7 +6,9 @@ import streamlit as st
 
 from analytics import exporting, patterns
 from analytics.figures import pct
-from ui import blocks, common, sidebar
+from ui import blocks, common, router, sidebar
+
+router.enter()
 
 f = sidebar.current()
 min_group = common.settings().min_group_size
@@ -18,6 +20,7 @@ if result.empty:
     st.stop()
 
 st.markdown(f"**{result.headline}**")
+common.method(patterns.METHOD)
 st.caption(f"范围：{f.describe()}。人数少于 {min_group} 人的组显示「样本过少」，不给比例。")
 
 # --- 等次序列 -----------------------------------------------------------------------------------
@@ -150,6 +153,6 @@ with st.expander("指标说明"):
 - **好等次次数**：每人每年得到好的季度数（0–4 次），按单位统计各次数的人所占比例。
 - **跟踪名单**：当年至少一个季度评为一般或较差的人，列出是哪几个季度、全年等次和年度等次，便于跟踪帮扶。
 - **平时等次与年度等次**：按当年好的次数把人分组，看每组的年度等次；好次数多的人应更可能评为优秀。
-- **轮流坐庄指数**（方差指数）：一个单位一年中，每人好等次次数的实际方差 ÷ 按单位好等次比例 p 随机分配时的期望方差 4 × p × (1 − p)。约等于 1 与随机相当；大于 1 说明好集中在同一批人；**明显小于 1 说明好被轮流分配**（例如每人正好一次）。是否「明显」用置换检验判断：保持每个季度好的人数不变，把好随机分给该单位的人，重复 {patterns.ROTATION_PERMUTATIONS:,} 次，看随机情况下方差不超过实际方差的比例（偏均匀 p 值）；小于 {patterns.ROTATION_ALPHA:g} 才标为「疑似轮流坐庄」。每个单位年度误报的概率不超过 {patterns.ROTATION_ALPHA:.0%}。只检验全年 4 个季度都有等次、且至少 {min_group} 人的单位年度。
+- **轮流坐庄指数**（方差指数）：一个单位一年中，每人好等次次数的实际方差 ÷ 按单位好等次比例 p 随机分配时的期望方差 4 × p × (1 − p)。约等于 1 与随机相当；大于 1 说明好集中在同一批人；明显小于 1 说明好被轮流分配（例如每人正好一次）。是否「明显」用置换检验判断：保持每个季度好的人数不变，把好随机分给该单位的人，重复 {patterns.ROTATION_PERMUTATIONS:,} 次，看随机情况下方差不超过实际方差的比例（偏均匀 p 值）；小于 {patterns.ROTATION_ALPHA:g} 才标为「疑似轮流坐庄」。每个单位年度误报的概率不超过 {patterns.ROTATION_ALPHA:.0%}。只检验全年 4 个季度都有等次、且至少 {min_group} 人的单位年度。
 - 人数少于 {min_group} 人的组显示「样本过少」，不给比例，避免从图表上读出个人结果。
 """)

@@ -5,7 +5,9 @@ import streamlit as st
 from analytics import rules
 from analytics.config import ConfigError
 from analytics.figures import pct
-from ui import blocks, common, sidebar
+from ui import blocks, common, router, sidebar
+
+router.enter()
 
 f = sidebar.current()
 settings = common.settings()
@@ -20,6 +22,7 @@ except ConfigError as exc:
 
 with common.cursor() as cur:
     result = rules.check_rules(cur, f, cfg, settings.min_group_size)
+common.method(result.method)
 
 summary = result.summary
 if not (summary["检查数"].fillna(0) > 0).any():
@@ -124,13 +127,14 @@ if cfg.excellent_quota_enabled and (eq["graded"] > 0).any():
                  caption="上图各点的数字；确定等次人数不足最小人数时，比例显示为「样本过少」。")
 
 with st.expander("指标说明"):
-    st.markdown(f"""
-- **{rules.RULE_LABELS['good_quota']}**（good_quota）：一个单位一个季度里，好等次人数不得超过实际参加评定人数的一定比例（默认 40%）。名额 = 参评人数 × 比例，**向下取整**：例如 7 人参评，7 × 40% = 2.8，名额 2 人，3 人评为好即超出。不确定等次（未评定）和缺少等次的人不算参评人数。
-- **{rules.RULE_LABELS['excellent_quota']}**（excellent_quota）：一个单位一个年度里，优秀人数不得超过确定年度等次人数的一定比例（默认 20%，经批准的单位 25%），同样向下取整；不定等次、不确定档次不计入。
-- **{rules.RULE_LABELS['excellent_with_general']}**（excellent_with_general）：年度评为优秀的人，当年任何一个季度为一般或较差。
-- **{rules.RULE_LABELS['excellent_low_average']}**（excellent_low_average）：年度评为优秀的人，当年平时考核各季度得分的平均低于门槛（默认 85 分）；没有季度得分时，用年度结果中填报的平时平均分。
-- **{rules.RULE_LABELS['excellent_without_good']}**（excellent_without_good）：年度评为优秀的人，当年好等次的季度少于要求（默认至少 1 次；也可设为评定季度数的一半）。
-- **单位名额按单位全体人员计算**；年度规则看当年全部季度，不受季度筛选的影响。当年没有平时考核结果的人无法检查，计入「未能检查」，不算违反。
-- 单位人数少于 {settings.min_group_size} 人时，比例显示为「样本过少」，但规则照常检查（名额规则本身就按人数计算）。
-- {result.method}
+    st.markdown("""
+- **好等次超比例**（good_quota）：一个单位一个季度里，好等次人数不得超过实际参加评定人数的一定比例（默认 40%）。名额 = 参评人数 × 比例，向下取整：例如 7 人参评，7 × 40% = 2.8，名额 2 人，3 人评为好即超出。不确定等次（未评定）和缺少等次的人不算参评人数。
+- **优秀超比例**（excellent_quota）：一个单位一个年度里，优秀人数不得超过确定年度等次人数的一定比例（默认 20%，经批准的单位 25%），同样向下取整；不定等次、不确定档次不计入。
+- **有一般或较差季度却评为优秀**（excellent_with_general）：年度评为优秀的人，当年任何一个季度为一般或较差。
+- **平时平均分偏低却评为优秀**（excellent_low_average）：年度评为优秀的人，当年平时考核各季度得分的平均低于门槛（默认 85 分）；没有季度得分时，用年度结果中填报的平时平均分。
+- **好等次次数不足却评为优秀**（excellent_without_good）：年度评为优秀的人，当年好等次的季度少于要求（默认至少 1 次；也可设为评定季度数的一半）。
+- **现行标准**：上面各条规则此刻使用的阈值，以及它来自配置文件还是程序默认值。
+- 单位名额按单位全体人员计算；年度规则看当年全部季度，不受季度筛选的影响。当年没有平时考核结果的人无法检查，计入「未能检查」，不算违反。
 """)
+    st.markdown(f"- 单位人数少于 {settings.min_group_size} 人时，比例显示为「样本过少」，但规则照常检查（名额规则本身就按人数计算）。\n"
+                f"- {result.method}")
