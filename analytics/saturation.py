@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -95,16 +98,25 @@ def _range(f: Filters, month: dt.date | None) -> tuple[dt.date, dt.date, str, li
     return *_FAR, clause, params
 
 
-def _person_months(f: Filters, month: dt.date | None = None,
-                   bounds: tuple[dt.date, dt.date] | None = None) -> tuple[str, list]:
-    """CTEs ``pop``, ``months`` and ``pm``: one row per person and month in the view where the
-    person has a log row or a monthly reconciliation row."""
+def _narrows(f: Filters) -> bool:
+    """Whether the filters select fewer people than the whole store (then the log scan is
+    restricted to them first; otherwise it aggregates first and joins the people after)."""
+    return f.with_(years=(), periods=()) != Filters()
+
+
+def _person_months_sql(f: Filters, month: dt.date | None = None,
+                       bounds: tuple[dt.date, dt.date] | None = None) -> tuple[str, list]:
+    """One row per person and month of the view where the person has a log row or a monthly
+    reconciliation row: hours, working days, logged working days, off-day hours, plan and done,
+    the leader's rating, and the person's name, unit and 处室."""
     pop_sql, pop_params = f.population()
     lo, hi, cal_clause, cal_params = _range(f, month)
     if bounds is not None:
         lo, hi, cal_clause, cal_params = bounds[0], bounds[1], "true", []
+    only = "AND {col} IN (SELECT person_id FROM pop)" if _narrows(f) else ""
+    std = f"(mo.workdays * {STANDARD_HOURS})"
     sql = f"""
-    pop AS ({pop_sql}),
+    WITH pop AS ({pop_sql}),
     months AS (
         SELECT date_trunc('month', day)::DATE AS month,
                count(*) FILTER (WHERE is_workday) AS workdays
@@ -119,8 +131,7 @@ def _person_months(f: Filters, month: dt.date | None = None,
                coalesce(sum(d.hours) FILTER (WHERE NOT c.is_workday), 0) AS offday_hours
         FROM worklog_daily d
         JOIN workday_calendar c ON c.day = d.work_date
-        WHERE d.work_date >= ? AND d.work_date < ?
-          AND d.person_id IN (SELECT person_id FROM pop)
+        WHERE d.work_date >= ? AND d.work_date < ? {only.format(col="d.person_id")}
         GROUP BY ALL
     ),
     mon AS (
@@ -128,39 +139,39 @@ def _person_months(f: Filters, month: dt.date | None = None,
                sum(m.planned) AS planned, sum(m.done) AS done,
                arg_max(m.saturation_rating, m.batch_id) AS rating
         FROM monthly m
-        WHERE m.month >= ? AND m.month < ?
-          AND m.person_id IN (SELECT person_id FROM pop)
+        WHERE m.month >= ? AND m.month < ? {only.format(col="m.person_id")}
         GROUP BY ALL
-    ),
-    pm AS (
-        SELECT coalesce(l.person_id, m.person_id) AS person_id,
-               coalesce(l.month, m.month) AS month, mo.workdays,
-               coalesce(l.hours, 0) AS hours,
-               coalesce(l.logged_workdays, 0) AS logged_workdays,
-               coalesce(l.offday_hours, 0) AS offday_hours,
-               m.planned, m.done, m.rating, l.person_id IS NOT NULL AS has_logs
-        FROM logs l
-        FULL JOIN mon m ON m.person_id = l.person_id AND m.month = l.month
-        JOIN months mo ON mo.month = coalesce(l.month, m.month)
-        WHERE mo.workdays > 0
     )
+    SELECT pop.person_id, pop.name, pop.unit, coalesce(pop.dept, '{NO_DEPT}') AS dept, pop.dept AS raw_dept,
+           mo.month, mo.workdays,
+           coalesce(l.hours, 0) AS hours,
+           coalesce(l.logged_workdays, 0) AS logged_workdays,
+           coalesce(l.offday_hours, 0) AS offday_hours,
+           m.planned, m.done, m.rating, l.person_id IS NOT NULL AS has_logs,
+           coalesce(l.hours, 0) / {std} AS saturation,
+           {band_sql(f"coalesce(l.hours, 0) / {std}")} AS band
+    FROM logs l
+    FULL JOIN mon m ON m.person_id = l.person_id AND m.month = l.month
+    JOIN months mo ON mo.month = coalesce(l.month, m.month)
+    JOIN pop ON pop.person_id = coalesce(l.person_id, m.person_id)
+    WHERE mo.workdays > 0
     """
     return sql, [*pop_params, lo, hi, *cal_params, lo, hi, lo, hi]
 
 
-_PEOPLE_SELECT = f"""
-    SELECT pm.person_id, pop.name, pop.unit, coalesce(pop.dept, '{NO_DEPT}') AS dept,
-           count(*) AS months, sum(pm.workdays) AS workdays, sum(pm.hours) AS hours,
-           sum(pm.offday_hours) AS offday_hours, sum(pm.logged_workdays) AS logged_workdays,
-           sum(pm.hours) / (sum(pm.workdays) * {STANDARD_HOURS}) AS saturation,
-           {band_sql(f"sum(pm.hours) / (sum(pm.workdays) * {STANDARD_HOURS})")} AS band,
-           sum(pm.logged_workdays) / sum(pm.workdays) AS coverage,
-           sum(pm.planned) AS planned, sum(pm.done) AS done,
-           sum(pm.done) / nullif(sum(pm.planned), 0) AS completion,
-           CASE WHEN count(*) = 1 THEN any_value(pm.rating) END AS rating
-    FROM pm JOIN pop USING (person_id)
-    GROUP BY ALL
-"""
+@contextmanager
+def person_months(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | None = None,
+                  bounds: tuple[dt.date, dt.date] | None = None) -> Iterator[str]:
+    """Materialise the view's person-month rows once, in a TEMP table private to ``con`` (a
+    cursor), so that every table and chart of the view reads them instead of scanning the logs
+    again; yields the table's name and drops it after."""
+    name = f"_sat_pm_{uuid.uuid4().hex[:12]}"
+    sql, params = _person_months_sql(f, month, bounds)
+    con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params)
+    try:
+        yield name
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 # --- the month picker and the calendar ----------------------------------------------------------
@@ -168,11 +179,25 @@ _PEOPLE_SELECT = f"""
 def available_months(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[list[dt.date], dt.date | None]:
     """Months in the filters' range where someone of the population has a log or a monthly row
     (newest first), and the default: the latest month with logs (else the latest month)."""
-    pm_sql, params = _person_months(f)
+    pop_sql, pop_params = f.population()
+    lo, hi, cal_clause, cal_params = _range(f, None)
+    only = "AND {col} IN (SELECT person_id FROM pop)" if _narrows(f) else ""
     rows = con.execute(f"""
-        WITH {pm_sql}
-        SELECT month, bool_or(has_logs) FROM pm GROUP BY month ORDER BY month DESC
-    """, params).fetchall()
+        WITH pop AS ({pop_sql}),
+        months AS (
+            SELECT DISTINCT date_trunc('month', day)::DATE AS month FROM workday_calendar
+            WHERE day >= ? AND day < ? AND {cal_clause} AND is_workday
+        ),
+        found AS (
+            SELECT DISTINCT date_trunc('month', work_date)::DATE AS month, true AS has_logs
+            FROM worklog_daily WHERE work_date >= ? AND work_date < ? {only.format(col="person_id")}
+            UNION ALL
+            SELECT DISTINCT date_trunc('month', month)::DATE, false
+            FROM monthly WHERE month >= ? AND month < ? {only.format(col="person_id")}
+        )
+        SELECT month, bool_or(has_logs) FROM found JOIN months USING (month)
+        GROUP BY month ORDER BY month DESC
+    """, [*pop_params, lo, hi, *cal_params, lo, hi, lo, hi]).fetchall()
     months = [r[0] for r in rows]
     with_logs = [r[0] for r in rows if r[1]]
     return months, (with_logs or months or [None])[0]
@@ -249,6 +274,20 @@ class Saturation:
     method: str
 
 
+_PEOPLE_SQL = f"""
+    SELECT person_id, name, unit, dept,
+           count(*) AS months, sum(workdays) AS workdays, sum(hours) AS hours,
+           sum(offday_hours) AS offday_hours, sum(logged_workdays) AS logged_workdays,
+           sum(hours) / (sum(workdays) * {STANDARD_HOURS}) AS saturation,
+           {band_sql(f"sum(hours) / (sum(workdays) * {STANDARD_HOURS})")} AS band,
+           sum(logged_workdays) / sum(workdays) AS coverage,
+           sum(planned) AS planned, sum(done) AS done,
+           sum(done) / nullif(sum(planned), 0) AS completion,
+           CASE WHEN count(*) = 1 THEN any_value(rating) END AS rating
+    FROM {{pm}}
+    GROUP BY ALL
+"""
+
 _GROUP_SQL = """
     WITH g AS (
         SELECT {keys}, count(*) AS n, sum(hours) AS hours, sum(workdays) AS workdays,
@@ -257,12 +296,12 @@ _GROUP_SQL = """
                sum(done) / nullif(sum(planned), 0) AS raw_completion,
                count(*) FILTER (WHERE band = '超负荷') AS over_n,
                count(*) FILTER (WHERE band = '不饱和') AS under_n
-        FROM _sat_people GROUP BY ALL
+        FROM {people} GROUP BY ALL
     ), ranked AS (
         SELECT {keys}, saturation,
                row_number() OVER (PARTITION BY {keys} ORDER BY saturation) AS i,
                count(*) OVER (PARTITION BY {keys}) AS n
-        FROM _sat_people
+        FROM {people}
     ), gini AS (
         -- Gini = sum_i (2i - n - 1) x_(i) / (n * sum x), x sorted ascending
         SELECT {keys}, sum((2 * i - n - 1) * saturation) / nullif(any_value(n) * sum(saturation), 0) AS gini
@@ -280,31 +319,43 @@ _GROUP_SQL = """
 """
 
 
-def _groups(con: duckdb.DuckDBPyConnection, keys: str, min_group: int) -> pd.DataFrame:
+def _groups(con: duckdb.DuckDBPyConnection, people: str, keys: str, min_group: int) -> pd.DataFrame:
     sql = _GROUP_SQL.format(keys=keys, std=STANDARD_HOURS, band=band_sql("raw_saturation"), small=SMALL,
-                            uneven=GINI_UNEVEN)
+                            uneven=GINI_UNEVEN, people=people)
     return con.execute(sql, [min_group] * 6).df()
 
 
-def saturation(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str | None = None,
-               min_group: int = 5) -> Saturation:
-    """Saturation per person, 处室 and unit for one month, or (month=None) for the filters' years
-    or quarters pooled."""
-    month = parse_month(month) if month is not None else None
-    pm_sql, params = _person_months(f, month)
-    people = con.execute(f"WITH {pm_sql} {_PEOPLE_SELECT} ORDER BY saturation DESC, person_id", params).df()
-    stats = con.execute(f"""
-        WITH {pm_sql}
-        SELECT (SELECT count(*) FROM pop WHERE person_id NOT IN (SELECT person_id FROM pm)),
-               (SELECT list(DISTINCT month ORDER BY month) FROM pm)
-    """, params).fetchall()[0]
-    absent, months = int(stats[0]), tuple(stats[1] or ())
-    con.register("_sat_people", people)
+def _absent(con: duckdb.DuckDBPyConnection, f: Filters, pm: str) -> int:
+    pop_sql, pop_params = f.population()
+    return int(con.execute(f"""
+        WITH pop AS ({pop_sql})
+        SELECT count(*) FROM pop WHERE person_id NOT IN (SELECT person_id FROM {pm})
+    """, pop_params).fetchall()[0][0])
+
+
+def _scope(f: Filters, month: dt.date | None, months: tuple[dt.date, ...]) -> str:
+    if month:
+        return month_label(month)
+    if f.periods:
+        return "、".join(sorted(f.periods))
+    if f.years:
+        return "、".join(str(y) for y in sorted(f.years)) + "年"
+    if months:
+        return f"{month_label(months[0])}至{month_label(months[-1])}"
+    return "所选期间"
+
+
+def _view(con: duckdb.DuckDBPyConnection, f: Filters, pm: str, month: dt.date | None,
+          min_group: int) -> Saturation:
+    people_table_name = f"{pm}_people"
+    con.execute(f"CREATE TEMP TABLE {people_table_name} AS {_PEOPLE_SQL.format(pm=pm)}")
     try:
-        depts = _groups(con, "unit, dept", min_group)
-        units = _groups(con, "unit", min_group)
+        people = con.execute(f"SELECT * FROM {people_table_name} ORDER BY saturation DESC, person_id").df()
+        depts = _groups(con, people_table_name, "unit, dept", min_group)
+        units = _groups(con, people_table_name, "unit", min_group)
     finally:
-        con.unregister("_sat_people")
+        con.execute(f"DROP TABLE IF EXISTS {people_table_name}")
+    months = tuple(r[0] for r in con.execute(f"SELECT DISTINCT month FROM {pm} ORDER BY 1").fetchall())
     hours, workdays = float(people["hours"].sum()), float(people["workdays"].sum())
     planned = people["planned"].sum()
     overall = {
@@ -315,73 +366,79 @@ def saturation(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str 
         "bands": {b: int((people["band"] == b).sum()) for b in SATURATION_BANDS},
     }
     calendar, note = calendar_note(con, list(months))
-    if month:
-        scope = month_label(month)
-    elif f.periods:
-        scope = "、".join(sorted(f.periods))
-    elif f.years:
-        scope = "、".join(str(y) for y in sorted(f.years)) + "年"
-    elif months:
-        scope = f"{month_label(months[0])}至{month_label(months[-1])}"
-    else:
-        scope = "所选期间"
     return Saturation(
-        scope=scope, months=months, overall=overall, people=people, depts=depts, units=units,
-        calendar=calendar, calendar_note=note, absent=absent,
+        scope=_scope(f, month, months), months=months, overall=overall, people=people, depts=depts,
+        units=units, calendar=calendar, calendar_note=note, absent=_absent(con, f, pm),
         method=(f"饱和度 = 日志工时 ÷（工作日天数 × {STANDARD_HOURS} 小时），工作日按国家法定节假日和调休安排计算；"
                 f"每人只计有日志或月度对账记录的月份；不足 {min_group} 人的处室、单位显示“{SMALL}”。"),
     )
 
 
+def saturation(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str | None = None,
+               min_group: int = 5) -> Saturation:
+    """Saturation per person, 处室 and unit for one month, or (month=None) for the filters' years
+    or quarters pooled."""
+    month = parse_month(month) if month is not None else None
+    with person_months(con, f, month) as pm:
+        return _view(con, f, pm, month, min_group)
+
+
+_DEPT_MONTHS_SQL = f"""
+    WITH g AS (
+        SELECT unit, dept, month, count(*) AS n,
+               sum(hours) / sum(workdays * {STANDARD_HOURS}) AS raw_saturation
+        FROM {{pm}} GROUP BY ALL
+    )
+    SELECT *, CASE WHEN n >= ? THEN raw_saturation END AS saturation,
+           CASE WHEN n >= ? THEN {band_sql("raw_saturation")} ELSE '{SMALL}' END AS band
+    FROM g
+"""
+
+
+def _dept_months(con: duckdb.DuckDBPyConnection, pm: str, min_group: int) -> pd.DataFrame:
+    return con.execute(_DEPT_MONTHS_SQL.format(pm=pm) + " ORDER BY unit, dept, month",
+                       [min_group, min_group]).df()
+
+
+def _band_months(con: duckdb.DuckDBPyConnection, pm: str, min_group: int) -> pd.DataFrame:
+    counts = ", ".join(f"count(*) FILTER (WHERE band = '{b}') AS \"{b}\"" for b in (*SATURATION_BANDS, SMALL))
+    return con.execute(f"""
+        WITH b AS ({_DEPT_MONTHS_SQL.format(pm=pm)})
+        SELECT unit, dept, count(*) AS months, {counts}
+        FROM b GROUP BY ALL ORDER BY "超负荷" DESC, "不饱和" DESC, unit, dept
+    """, [min_group, min_group]).df()
+
+
+def _trend(con: duckdb.DuckDBPyConnection, pm: str) -> pd.DataFrame:
+    shares = ", ".join(f"count(*) FILTER (WHERE band = '{b}') / count(*) AS \"{b}\"" for b in SATURATION_BANDS)
+    return con.execute(f"""
+        SELECT month, count(*) AS people,
+               sum(hours) / sum(workdays * {STANDARD_HOURS}) AS saturation,
+               sum(logged_workdays) / sum(workdays) AS coverage,
+               sum(done) / nullif(sum(planned), 0) AS completion, {shares}
+        FROM {pm} GROUP BY month ORDER BY month
+    """).df()
+
+
 def dept_months(con: duckdb.DuckDBPyConnection, f: Filters, min_group: int = 5) -> pd.DataFrame:
     """Per 处室 and month of the filters' range: people, saturation and band (样本过少 below
     ``min_group`` people)."""
-    pm_sql, params = _person_months(f)
-    return con.execute(f"""
-        WITH {pm_sql}, g AS (
-            SELECT pop.unit, coalesce(pop.dept, '{NO_DEPT}') AS dept, pm.month, count(*) AS n,
-                   sum(pm.hours) / sum(pm.workdays * {STANDARD_HOURS}) AS raw_saturation
-            FROM pm JOIN pop USING (person_id) GROUP BY ALL
-        )
-        SELECT *, CASE WHEN n >= ? THEN raw_saturation END AS saturation,
-               CASE WHEN n >= ? THEN {band_sql("raw_saturation")} ELSE '{SMALL}' END AS band
-        FROM g ORDER BY unit, dept, month
-    """, [*params, min_group, min_group]).df()
+    with person_months(con, f) as pm:
+        return _dept_months(con, pm, min_group)
 
 
 def band_months(con: duckdb.DuckDBPyConnection, f: Filters, min_group: int = 5) -> pd.DataFrame:
     """Per 处室: in how many months of the filters' range it was in each band (a 处室 that is 超负荷
     month after month matters more than one busy month)."""
-    pm_sql, params = _person_months(f)
-    counts = ", ".join(f"count(*) FILTER (WHERE band = '{b}') AS \"{b}\"" for b in (*SATURATION_BANDS, SMALL))
-    return con.execute(f"""
-        WITH {pm_sql}, g AS (
-            SELECT pop.unit, coalesce(pop.dept, '{NO_DEPT}') AS dept, pm.month, count(*) AS n,
-                   sum(pm.hours) / sum(pm.workdays * {STANDARD_HOURS}) AS raw_saturation
-            FROM pm JOIN pop USING (person_id) GROUP BY ALL
-        ), b AS (
-            SELECT *, CASE WHEN n >= ? THEN {band_sql("raw_saturation")} ELSE '{SMALL}' END AS band FROM g
-        )
-        SELECT unit, dept, count(*) AS months, {counts}
-        FROM b GROUP BY ALL ORDER BY "超负荷" DESC, "不饱和" DESC, unit, dept
-    """, [*params, min_group]).df()
+    with person_months(con, f) as pm:
+        return _band_months(con, pm, min_group)
 
 
 def trend(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
     """Per month of the filters' range: people, saturation, coverage, completion and the share of
     person-months in each band."""
-    pm_sql, params = _person_months(f)
-    band_cols = ", ".join(f"count(*) FILTER (WHERE band = '{b}') / count(*) AS \"{b}\"" for b in SATURATION_BANDS)
-    return con.execute(f"""
-        WITH {pm_sql}, b AS (
-            SELECT *, {band_sql(f"hours / (workdays * {STANDARD_HOURS})")} AS band FROM pm
-        )
-        SELECT month, count(*) AS people,
-               sum(hours) / sum(workdays * {STANDARD_HOURS}) AS saturation,
-               sum(logged_workdays) / sum(workdays) AS coverage,
-               sum(done) / nullif(sum(planned), 0) AS completion, {band_cols}
-        FROM b GROUP BY month ORDER BY month
-    """, params).df()
+    with person_months(con, f) as pm:
+        return _trend(con, pm)
 
 
 # --- saturation and grade ----------------------------------------------------------------------
@@ -400,42 +457,34 @@ def _quarter_of(month: dt.date) -> tuple[str, dt.date, dt.date]:
     return f"{month.year}Q{q}", start, dt.date(month.year + (q == 4), (3 * q) % 12 + 1, 1)
 
 
-def grade_link(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str | None = None,
-               min_group: int = 5) -> GradeLink:
-    """Each person's saturation in a quarter against their quarterly grade that quarter: the
-    quarter of ``month``, or every quarter of the filters' range pooled. 不确定等次 is left out."""
-    if month is not None:
-        period, lo, hi = _quarter_of(parse_month(month))
-        pm_sql, params = _person_months(f, bounds=(lo, hi))
-        scope = f"{period}（所选月份所在季度）"
-    else:
-        pm_sql, params = _person_months(f)
-        scope = "所选期间各季度"
-    grades = [g for g in QUARTER_GRADE_ORDER if g != "不确定等次"]
-    sql = f"""
-        WITH {pm_sql}, pq AS (
+_GRADES = [g for g in QUARTER_GRADE_ORDER if g != "不确定等次"]
+
+
+def _grade_link(con: duckdb.DuckDBPyConnection, pm: str, scope: str, min_group: int) -> GradeLink:
+    joined = f"""
+        WITH pq AS (
             SELECT person_id, year(month) || 'Q' || quarter(month) AS period,
                    sum(hours) / (sum(workdays) * {STANDARD_HOURS}) AS saturation
-            FROM pm GROUP BY ALL
+            FROM {pm} GROUP BY ALL
         ), j AS (
             SELECT pq.*, q.grade, {band_sql("pq.saturation")} AS band
             FROM pq JOIN quarterly q ON q.person_id = pq.person_id AND q.period = pq.period
             WHERE q.grade = ANY(?)
         )
     """
-    by_grade = con.execute(sql + """
+    by_grade = con.execute(joined + """
         SELECT grade, count(*) AS n, avg(saturation) AS mean,
                quantile_cont(saturation, 0.05) AS p05, quantile_cont(saturation, 0.25) AS q1,
                median(saturation) AS median, quantile_cont(saturation, 0.75) AS q3,
                quantile_cont(saturation, 0.95) AS p95
         FROM j GROUP BY grade
-    """, [*params, grades]).df()
-    by_band = con.execute(sql + """
+    """, [_GRADES]).df()
+    by_band = con.execute(joined + """
         SELECT band, count(*) AS n, count(*) FILTER (WHERE grade = '好') AS good,
                CASE WHEN count(*) >= ? THEN count(*) FILTER (WHERE grade = '好') / count(*) END AS good_share
         FROM j GROUP BY band
-    """, [*params, grades, min_group]).df()
-    order = {g: i for i, g in enumerate(grades)}
+    """, [_GRADES, min_group]).df()
+    order = {g: i for i, g in enumerate(_GRADES)}
     by_grade = by_grade.sort_values("grade", key=lambda s: s.map(order)).reset_index(drop=True)
     border = {b: i for i, b in enumerate(SATURATION_BANDS)}
     by_band = by_band.sort_values("band", key=lambda s: s.map(border)).reset_index(drop=True)
@@ -444,16 +493,64 @@ def grade_link(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str 
                      "这只是相关关系，不说明饱和度决定等次。")
 
 
+def grade_link(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str | None = None,
+               min_group: int = 5) -> GradeLink:
+    """Each person's saturation in a quarter against their quarterly grade that quarter: the
+    quarter of ``month``, or every quarter of the filters' range pooled. 不确定等次 is left out."""
+    if month is None:
+        with person_months(con, f) as pm:
+            return _grade_link(con, pm, "所选期间各季度", min_group)
+    period, lo, hi = _quarter_of(parse_month(month))
+    with person_months(con, f, bounds=(lo, hi)) as pm:
+        return _grade_link(con, pm, f"{period}（所选月份所在季度）", min_group)
+
+
 # --- the leader's 饱和度评价 against the logs ---------------------------------------------------
 
 @dataclass(frozen=True)
 class Agreement:
     crosstab: pd.DataFrame  # rating, band, n
-    by_rating: pd.DataFrame  # rating, n, mean, median
+    by_rating: pd.DataFrame  # rating, level, n, mean, median
     spearman: float | None  # rank correlation of the rating (4 levels) with logged saturation
     pairs: int  # person-months with a rating
-    disagree: pd.DataFrame  # clear disagreements: person_id, name, unit, dept, month, rating, saturation
+    disagree: pd.DataFrame  # clear disagreements: person_id, name, unit, dept, month, rating, saturation, band
     method: str
+
+
+def _agreement(con: duckdb.DuckDBPyConnection, pm: str) -> Agreement:
+    rated = f"""
+        WITH b AS (
+            SELECT person_id, name, unit, dept, month, rating, list_position(?, rating) AS level,
+                   saturation, band
+            FROM {pm} WHERE rating = ANY(?)
+        )
+    """
+    params = [list(RATING_ORDER), list(RATING_ORDER)]
+    crosstab = con.execute(rated + "SELECT rating, band, count(*) AS n FROM b GROUP BY ALL", params).df()
+    by_rating = con.execute(rated + """
+        SELECT rating, any_value(level) AS level, count(*) AS n, avg(saturation) AS mean,
+               median(saturation) AS median
+        FROM b GROUP BY rating ORDER BY level
+    """, params).df()
+    rho, pairs = con.execute(rated + """
+        , ranks AS (
+            SELECT rank() OVER (ORDER BY level) + (count(*) OVER (PARTITION BY level) - 1) / 2.0 AS rl,
+                   rank() OVER (ORDER BY saturation)
+                     + (count(*) OVER (PARTITION BY saturation) - 1) / 2.0 AS rs
+            FROM b
+        )
+        SELECT corr(rl, rs), count(*) FROM ranks
+    """, params).fetchall()[0]
+    disagree = con.execute(rated + """
+        SELECT person_id, name, unit, dept, month, rating, saturation, band
+        FROM b
+        WHERE (rating = '饱满' AND band = '不饱和') OR (rating = '不饱满' AND band IN ('饱和', '超负荷'))
+        ORDER BY month DESC, unit, person_id
+    """, params).df()
+    rho = None if rho is None or pd.isna(rho) else float(rho)
+    return Agreement(crosstab, by_rating, rho, int(pairs), disagree,
+                     "领导每月的饱和度评价（不饱满、一般、较饱满、饱满）与当月日志饱和度对照；"
+                     "评“饱满”而日志饱和度低于 60%，或评“不饱满”而日志饱和度达到 90%，算明显不一致。")
 
 
 def agreement(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str | None = None) -> Agreement:
@@ -463,43 +560,33 @@ def agreement(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str |
     more (饱和 or 超负荷). Spearman's rho uses average ranks for ties.
     """
     month = parse_month(month) if month is not None else None
-    pm_sql, params = _person_months(f, month)
-    base = f"""
-        WITH {pm_sql}, r AS (
-            SELECT pm.person_id, pm.month, pm.rating,
-                   list_position(?, pm.rating) AS level,
-                   pm.hours / (pm.workdays * {STANDARD_HOURS}) AS saturation
-            FROM pm WHERE pm.rating = ANY(?)
-        ), b AS (SELECT *, {band_sql("saturation")} AS band FROM r)
-    """
-    bp = [*params, list(RATING_ORDER), list(RATING_ORDER)]
-    crosstab = con.execute(base + "SELECT rating, band, count(*) AS n FROM b GROUP BY ALL", bp).df()
-    by_rating = con.execute(base + """
-        SELECT rating, any_value(level) AS level, count(*) AS n, avg(saturation) AS mean,
-               median(saturation) AS median
-        FROM b GROUP BY rating ORDER BY level
-    """, bp).df()
-    rho, pairs = con.execute(base + """
-        , ranks AS (
-            SELECT rank() OVER (ORDER BY level) + (count(*) OVER (PARTITION BY level) - 1) / 2.0 AS rl,
-                   rank() OVER (ORDER BY saturation)
-                     + (count(*) OVER (PARTITION BY saturation) - 1) / 2.0 AS rs
-            FROM b
-        )
-        SELECT corr(rl, rs), count(*) FROM ranks
-    """, bp).fetchall()[0]
-    disagree = con.execute(base + f"""
-        SELECT b.person_id, pop.name, pop.unit, coalesce(pop.dept, '{NO_DEPT}') AS dept, b.month,
-               b.rating, b.saturation, b.band
-        FROM b JOIN pop USING (person_id)
-        WHERE (b.rating = '饱满' AND b.band = '不饱和')
-           OR (b.rating = '不饱满' AND b.band IN ('饱和', '超负荷'))
-        ORDER BY b.month DESC, pop.unit, b.person_id
-    """, bp).df()
-    rho = None if rho is None or pd.isna(rho) else float(rho)
-    return Agreement(crosstab, by_rating, rho, int(pairs), disagree,
-                     "领导每月的饱和度评价（不饱满、一般、较饱满、饱满）与当月日志饱和度对照；"
-                     "评“饱满”而日志饱和度低于 60%，或评“不饱满”而日志饱和度达到 90%，算明显不一致。")
+    with person_months(con, f, month) as pm:
+        return _agreement(con, pm)
+
+
+# --- everything the page shows, from one pass over the logs -----------------------------------
+
+@dataclass(frozen=True)
+class SaturationPage:
+    view: Saturation
+    grades: GradeLink
+    agreement: Agreement
+    trend: pd.DataFrame | None  # period view only
+    band_months: pd.DataFrame | None  # period view only
+
+
+def page(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str | None = None,
+         min_group: int = 5) -> SaturationPage:
+    """The whole page: the person-month rows are built once (plus once for the month's quarter in
+    the month view) and every table reads them."""
+    month = parse_month(month) if month is not None else None
+    with person_months(con, f, month) as pm:
+        view = _view(con, f, pm, month, min_group)
+        agree = _agreement(con, pm)
+        if month is None:
+            return SaturationPage(view, _grade_link(con, pm, "所选期间各季度", min_group), agree,
+                                  _trend(con, pm), _band_months(con, pm, min_group))
+    return SaturationPage(view, grade_link(con, f, month, min_group), agree, None, None)
 
 
 def headline(view: Saturation, min_group: int = 5) -> str:
@@ -540,7 +627,9 @@ def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: in
     _, latest = available_months(con, filters)
     if latest is None:
         return []
-    view = saturation(con, filters, latest, min_group)
+    with person_months(con, filters, latest) as pm:
+        view = _view(con, filters, pm, latest, min_group)
+        agree = _agreement(con, pm)
     label = month_label(latest)
     found = []
     for band, word in (("超负荷", "超过 110%"), ("不饱和", "低于 60%")):
@@ -554,7 +643,6 @@ def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: in
                         f"全部 {len(view.people):,} 人的平均饱和度为 {pct(view.overall['saturation'])}，"
                         f"只统计不少于 {min_group} 人的处室。"),
                 count=len(hit)))
-    agree = agreement(con, filters, latest)
     if len(agree.disagree):
         found.append(Finding(
             page=PAGE, title=f"{label} {len(agree.disagree)} 人的饱和度评价与日志明显不一致",
@@ -575,14 +663,10 @@ def saturation_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: Re
         month = parse_month(args.month)
     except ValueError as exc:
         raise ReportError(str(exc)) from exc
-    pm_sql, params = _person_months(filters, month)
+    sql, params = _person_months_sql(filters, month)
     frame = con.execute(f"""
-        WITH {pm_sql}
-        SELECT pm.person_id, pop.unit, pop.dept, pm.hours, pm.workdays,
-               pm.hours / (pm.workdays * {STANDARD_HOURS}) AS saturation,
-               {band_sql(f"pm.hours / (pm.workdays * {STANDARD_HOURS})")} AS band
-        FROM pm JOIN pop USING (person_id)
-        ORDER BY pop.unit, pop.dept, pm.person_id
+        SELECT person_id, unit, raw_dept AS dept, hours, workdays, saturation, band
+        FROM ({sql}) ORDER BY unit, raw_dept, person_id
     """, params).df()
     frame["workdays"] = frame["workdays"].astype(int)
     return frame[REPORT_KEYS]

@@ -4,7 +4,9 @@ import streamlit as st
 
 from analytics import saturation as sat
 from analytics.figures import pct
-from ui import blocks, common, sidebar
+from ui import blocks, common, router, sidebar
+
+router.enter()
 
 f = sidebar.current()
 min_group = common.settings().min_group_size
@@ -26,12 +28,10 @@ if mode == "单月":
                             format_func=lambda m: sat.month_label(sat.parse_month(m)), key="sat_month",
                             help="默认是筛选范围内最近一个有日志的月份")
 
-with common.cursor() as cur:
-    view = sat.saturation(cur, f, month, min_group)
-    link = sat.grade_link(cur, f, month, min_group)
-    agree = sat.agreement(cur, f, month)
-    trend = sat.trend(cur, f) if month is None else None
-    band_months = sat.band_months(cur, f, min_group) if month is None else None
+with common.cursor() as cur, st.spinner("正在汇总日志……"):
+    result = sat.page(cur, f, month, min_group)
+view, link, agree, trend, band_months = (result.view, result.grades, result.agreement, result.trend,
+                                         result.band_months)
 
 if not view.overall["people"]:
     blocks.empty()
@@ -72,7 +72,7 @@ with st.expander("指标说明"):
 - **饱和度**：日志里记录的工时 ÷（工作日天数 × 8 小时）。工作日按国家法定节假日和调休安排计算：节假日不算，调休上班的周末算。
   周末、节假日记的工时也算进工时（加班也是工作量），但分母只算工作日。
 - **饱和度档次**：低于 60% 为不饱和，60%（含）到 90% 为较饱和，90%（含）到 110%（含）为饱和，高于 110% 为超负荷。
-- **处室、单位的饱和度**：全体人员工时合计 ÷ 标准工时合计；不足 {min_group} 人的处室或单位显示“{sat.SMALL}”，以免从图上读出个人的情况。
+- **处室和单位的饱和度**：全体人员工时合计 ÷ 标准工时合计；不足 {min_group} 人的处室或单位显示“{sat.SMALL}”，以免从图上读出个人的情况。
 - **日志覆盖率**：有日志的工作日天数 ÷ 工作日天数。覆盖率低时，饱和度低可能只是没记日志，不一定是活少。
 - **分配合理度（基尼系数）**：处室内各人饱和度的基尼系数，0 表示人人一样忙，越大越不均衡；只对不少于 {min_group} 人的处室计算。
   一半人 60%、一半人 120% 时约为 0.17，一半人 70%、一半人 110% 时约为 0.11；达到 {sat.GINI_UNEVEN} 标为“分配不均”。
