@@ -459,9 +459,9 @@ def quarters_table(result: GradeSpread, adjusted: bool = False) -> pd.DataFrame:
             "好等次比例": SMALL if small else _p(r.good_share),
             "同期总体比例": _p(r.p0),
             "99.8%上控制线": _p(d[f"{prefix}hi998"]),
-            "精确二项P值": _pvalue(r.p_value),
+            "精确二项P值": SMALL if small else _pvalue(r.p_value),
             "好等次偏高": "是" if (r.adj_flag if adjusted else r.inflation_flag) else "否",
-            "收缩比例": _p(r.shrunk_good_share),
+            "收缩比例": SMALL if small else _p(r.shrunk_good_share),
             "一般及以下比例": SMALL if small else _p(r.low_share),
             "好等次名额": int(r.quota_cap),
             "名额使用": r.quota_status,
@@ -482,7 +482,7 @@ def funnel_table(result: GradeSpread, period: str, adjusted: bool = False) -> pd
             "单位": r.unit, "定等人数": int(r.people), "好等次比例": SMALL if small else _p(r.good_share),
             "95%控制线": f"{_p(d[prefix + 'lo95'])}–{_p(d[prefix + 'hi95'])}",
             "99.8%控制线": f"{_p(d[prefix + 'lo998'])}–{_p(d[prefix + 'hi998'])}",
-            "精确二项P值": _pvalue(r.p_value),
+            "精确二项P值": SMALL if small else _pvalue(r.p_value),
             "好等次偏高": "是" if (r.adj_flag if adjusted else r.inflation_flag) else "否",
         })
     return pd.DataFrame(rows, columns=["单位", "定等人数", "好等次比例", "95%控制线", "99.8%控制线", "精确二项P值",
@@ -490,15 +490,17 @@ def funnel_table(result: GradeSpread, period: str, adjusted: bool = False) -> pd
 
 
 def shrunk_table(result: GradeSpread, period: str) -> pd.DataFrame:
-    part = shrunk_intervals(result.quarters[(result.quarters["period"] == period) & (result.quarters["people"] > 0)])
-    rows = []
-    for rank, r in enumerate(part.sort_values("shrunk_good_share", ascending=False).itertuples(index=False), 1):
-        small = r.people < result.min_group
-        rows.append({
-            "排名": rank, "单位": r.unit, "定等人数": int(r.people),
-            "原始比例": SMALL if small else _p(r.good_share), "收缩比例": _p(r.shrunk_good_share),
-            "95%区间下限": _p(r.shrunk_lo), "95%区间上限": _p(r.shrunk_hi),
-        })
+    """Units ranked by shrunk share; units under ``min_group`` people are listed last, unranked, as
+    样本过少 (with a, b known, a shrunk share would give their count of 好 away)."""
+    part = result.quarters[(result.quarters["period"] == period) & (result.quarters["people"] > 0)]
+    big = shrunk_intervals(part[part["people"] >= result.min_group]).sort_values("shrunk_good_share", ascending=False)
+    small = part[part["people"] < result.min_group].sort_values("unit")
+    rows = [{
+        "排名": str(rank), "单位": r.unit, "定等人数": int(r.people), "原始比例": _p(r.good_share),
+        "收缩比例": _p(r.shrunk_good_share), "95%区间下限": _p(r.shrunk_lo), "95%区间上限": _p(r.shrunk_hi),
+    } for rank, r in enumerate(big.itertuples(index=False), 1)]
+    rows += [{"排名": "—", "单位": r.unit, "定等人数": int(r.people), "原始比例": SMALL, "收缩比例": SMALL,
+              "95%区间下限": SMALL, "95%区间上限": SMALL} for r in small.itertuples(index=False)]
     return pd.DataFrame(rows, columns=["排名", "单位", "定等人数", "原始比例", "收缩比例", "95%区间下限",
                                        "95%区间上限"])
 
@@ -513,7 +515,8 @@ def units_table(result: GradeSpread) -> pd.DataFrame:
             "好等次比例": SMALL if small else _p(r.good_share),
             "好等次偏高季度数": int(r.flagged_quarters), "首次偏高": r.first_flagged or "—",
             "一般及以下比例": SMALL if small else _p(r.low_share),
-            "从未评一般": "是（压缩信号）" if r.compression_flag else ("无一般但人数少" if r.low == 0 else "否"),
+            "从未评一般": SMALL if small else (
+                "是（压缩信号）" if r.compression_flag else ("无一般但人次少" if r.low == 0 else "否")),
             "用满名额季度数": int(r.at_cap_quarters), "超出名额季度数": int(r.over_cap_quarters),
             "每季度用满名额": "是" if r.follows_quota else "否",
             "每季度恰好用满的随机概率": _pvalue(r.p_all_at_cap) if r.follows_quota else "—",
@@ -528,7 +531,8 @@ def quota_breaches(result: GradeSpread) -> pd.DataFrame:
     part = result.quarters[result.quarters["quota_status"] == "超出名额"].sort_values(["period", "unit"])
     rows = [{
         "单位": r.unit, "考核周期": r.period, "定等人数": int(r.people), "好等次名额": int(r.quota_cap),
-        "好等次人数": int(r.good), "超出人数": int(r.good - r.quota_cap),
+        "好等次人数": SMALL if r.people < result.min_group else int(r.good),
+        "超出人数": SMALL if r.people < result.min_group else int(r.good - r.quota_cap),
         "好等次比例": SMALL if r.people < result.min_group else _p(r.good_share),
     } for r in part.itertuples(index=False)]
     return pd.DataFrame(rows, columns=["单位", "考核周期", "定等人数", "好等次名额", "好等次人数", "超出人数",
@@ -552,7 +556,8 @@ def trend_table(result: GradeSpread, unit: str) -> pd.DataFrame:
     rows = [{
         "考核周期": r.period, "定等人数": int(r.people),
         "好等次比例": SMALL if r.people < result.min_group else _p(r.good_share),
-        "同期总体比例": _p(r.p0), "99.8%上控制线": _p(r.hi998), "收缩比例": _p(r.shrunk_good_share),
+        "同期总体比例": _p(r.p0), "99.8%上控制线": _p(r.hi998),
+        "收缩比例": SMALL if r.people < result.min_group else _p(r.shrunk_good_share),
         "好等次偏高": "是" if r.inflation_flag else "否", "名额使用": r.quota_status,
     } for r in part.sort_values("period").itertuples(index=False)]
     return pd.DataFrame(rows, columns=["考核周期", "定等人数", "好等次比例", "同期总体比例", "99.8%上控制线",
@@ -648,7 +653,8 @@ def heatmap_figure(result: GradeSpread) -> go.Figure:
 def shrunk_figure(result: GradeSpread, period: str) -> go.Figure:
     """Units ranked by shrunk 好 share with 95 % intervals, raw share for comparison, and the quota line."""
     part = result.quarters[(result.quarters["period"] == period) & (result.quarters["people"] > 0)]
-    part = shrunk_intervals(part[part["shrunk_good_share"].notna()]).sort_values("shrunk_good_share", ascending=False)
+    part = part[part["shrunk_good_share"].notna() & (part["people"] >= result.min_group)]
+    part = shrunk_intervals(part).sort_values("shrunk_good_share", ascending=False)
     fig = go.Figure()
     if part.empty:
         return fig
@@ -661,8 +667,7 @@ def shrunk_figure(result: GradeSpread, period: str) -> go.Figure:
         customdata=np.stack([part["people"]], axis=-1),
         hovertemplate="%{y}<br>收缩比例 %{x:.1%}（%{customdata[0]}人）<extra></extra>",
     )
-    raw = part[part["people"] >= result.min_group]
-    fig.add_scatter(x=raw["good_share"], y=raw["unit"], mode="markers", name="原始比例",
+    fig.add_scatter(x=part["good_share"], y=part["unit"], mode="markers", name="原始比例",
                     marker={"color": MUTED_COLOR, "symbol": "x", "size": 6},
                     hovertemplate="%{y}<br>原始比例 %{x:.1%}<extra></extra>")
     p0 = float(result.periods.loc[result.periods["period"] == period, "p0"].iloc[0])
@@ -694,7 +699,7 @@ def trend_figure(result: GradeSpread, unit: str) -> go.Figure:
                         marker={"size": 10, "color": [FLAG_COLOR if f else GRADE_COLORS["好"]
                                                       for f in shown["inflation_flag"]]},
                         hovertemplate="%{x}<br>好等次比例 %{y:.1%}<extra></extra>")
-    fig.add_scatter(x=part["period"], y=part["shrunk_good_share"], mode="lines", name="收缩比例",
+    fig.add_scatter(x=shown["period"], y=shown["shrunk_good_share"], mode="lines", name="收缩比例",
                     line={"color": GRADE_COLORS["好"], "dash": "dot", "width": 1},
                     hovertemplate="%{x}<br>收缩比例 %{y:.1%}<extra></extra>")
     fig.update_layout(title=f"{unit} 各季度好等次比例", yaxis={"tickformat": ".0%", "range": [0, 1.05]},
@@ -809,8 +814,8 @@ REPORT_COLUMNS = ["unit", "period", "people", "good_share", "mean_score", "sd_sc
 def unit_grades_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportArgs,
                        min_group: int = 5) -> pd.DataFrame:
     """Keys: unit, period, people, good_share, mean_score, sd_score, shrunk_good_share, inflation_flag,
-    flattened_flag. good_share, mean_score and sd_score are null for unit-quarters with fewer than
-    ``min_group`` people (样本过少); the flags are always given."""
+    flattened_flag. good_share, mean_score, sd_score and shrunk_good_share are null for unit-quarters
+    with fewer than ``min_group`` people (样本过少); the flags are always given."""
     f = report_filters(filters, args)
     result = grade_spread(con, f, min_group)
     q = result.quarters[result.quarters["people"] > 0]
@@ -822,7 +827,7 @@ def unit_grades_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: R
         "shrunk_good_share": q["shrunk_good_share"],
     }).astype({"good_share": object, "mean_score": object, "sd_score": object, "shrunk_good_share": object})
     small = out["people"] < min_group
-    out.loc[small, ["good_share", "mean_score", "sd_score"]] = None
+    out.loc[small, ["good_share", "mean_score", "sd_score", "shrunk_good_share"]] = None
     out = out.where(out.notna(), None)
     out["inflation_flag"] = [bool(v) for v in q["inflation_flag"]]
     out["flattened_flag"] = [bool(v) if isinstance(v, bool | np.bool_) else False for v in q["flattened_flag"]]

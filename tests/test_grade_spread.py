@@ -217,12 +217,17 @@ def test_unit_quarters_on_four_units(four):
 
     breaches = gs.quota_breaches(result)
     assert breaches[["单位", "考核周期", "定等人数", "好等次名额", "好等次人数", "超出人数", "好等次比例"]].values.tolist() == [
-        ["丁局", "2025Q1", 12, 4, 12, 8, "100.0%"], ["乙局", "2025Q1", 3, 1, 3, 2, "样本过少"],
-        ["丁局", "2025Q2", 12, 4, 12, 8, "100.0%"], ["乙局", "2025Q2", 3, 1, 3, 2, "样本过少"],
+        ["丁局", "2025Q1", 12, 4, 12, 8, "100.0%"], ["乙局", "2025Q1", 3, 1, "样本过少", "样本过少", "样本过少"],
+        ["丁局", "2025Q2", 12, 4, 12, 8, "100.0%"], ["乙局", "2025Q2", 3, 1, "样本过少", "样本过少", "样本过少"],
     ]
     mix = gs.mix_table(result).set_index("单位")
     assert mix.loc["全部单位"].tolist() == [170, "49.4%", "48.2%", "1.2%", "1.2%"]
     assert mix.loc["乙局", "好"] == "样本过少" and mix.loc["甲局", "一般"] == "10.0%"
+    ranking = gs.shrunk_table(result, "2025Q1")
+    assert ranking[["排名", "单位", "收缩比例"]].values.tolist() == [
+        ["1", "丁局", "97.5%"], ["2", "丙局", f"{(24 + 0.675) / 61:.1%}"], ["3", "甲局", f"{(3 + 0.675) / 11:.1%}"],
+        ["—", "乙局", "样本过少"]]
+    assert gs.funnel_table(result, "2025Q1").set_index("单位").loc["乙局", "精确二项P值"] == "样本过少"
     table = gs.units_table(result).set_index("单位")
     assert table.loc["乙局", "好等次比例"] == "样本过少" and table.loc["丙局", "每季度用满名额"] == "是"
     assert "丁局" in gs.headline(result) and "2 个单位共 4 个季度好等次超出40%名额" in gs.headline(result)
@@ -245,6 +250,7 @@ def test_other_quota_and_report(four):
     rows = {r["unit"]: r for r in frame.to_dict("records")}
     assert set(frame["period"]) == {"2025Q2"} and len(frame) == 4
     assert rows["乙局"]["people"] == 3 and rows["乙局"]["good_share"] is None and rows["乙局"]["inflation_flag"] is False
+    assert rows["乙局"]["shrunk_good_share"] is None and rows["丁局"]["shrunk_good_share"] == pytest.approx(12.675 / 13)
     assert rows["丁局"]["inflation_flag"] is True and rows["丁局"]["flattened_flag"] is True  # everyone 92
     assert rows["甲局"]["people"] == 10 and rows["甲局"]["good_share"] == pytest.approx(0.3)
     assert rows["甲局"]["mean_score"] == pytest.approx((3 * 92 + 6 * 85 + 75) / 10)
