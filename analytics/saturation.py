@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -447,7 +448,7 @@ def trend(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
 class GradeLink:
     scope: str
     by_grade: pd.DataFrame  # grade, n, mean, p05, q1, median, q3, p95
-    by_band: pd.DataFrame  # band, n, good, good_share (None when n < min_group)
+    by_band: pd.DataFrame  # band, n, good, good_share (None when n < min_group), ci_low, ci_high (Wilson 95%)
     method: str
 
 
@@ -488,9 +489,20 @@ def _grade_link(con: duckdb.DuckDBPyConnection, pm: str, scope: str, min_group: 
     by_grade = by_grade.sort_values("grade", key=lambda s: s.map(order)).reset_index(drop=True)
     border = {b: i for i, b in enumerate(SATURATION_BANDS)}
     by_band = by_band.sort_values("band", key=lambda s: s.map(border)).reset_index(drop=True)
+    by_band["ci_low"], by_band["ci_high"] = wilson(by_band["good"], by_band["n"])
     return GradeLink(scope, by_grade, by_band,
                      "每人每季度的饱和度（该季度各月工时合计 ÷ 标准工时合计）与当季平时考核等次对照，不含不确定等次；"
                      "这只是相关关系，不说明饱和度决定等次。")
+
+
+def wilson(successes: pd.Series, trials: pd.Series, z: float = 1.959964) -> tuple[pd.Series, pd.Series]:
+    """Wilson score 95% interval for a proportion (good coverage also for small n and shares near
+    0 or 1, unlike the normal approximation)."""
+    n = trials.astype(float)
+    p = successes.astype(float) / n.where(n > 0)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
 
 
 def grade_link(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str | None = None,
@@ -742,7 +754,8 @@ def _group_bars(groups: pd.DataFrame, label: pd.Series, title: str, custom: list
         textposition="outside", customdata=groups[custom].to_numpy(),
         hovertemplate="%{y}<br>%{text}<extra></extra>"))
     _band_lines(fig)
-    fig.update_layout(title=title, xaxis_tickformat=".0%", xaxis_title="饱和度",
+    top = max([1.2, *values.tolist()]) * 1.18
+    fig.update_layout(title=title, xaxis_tickformat=".0%", xaxis_title="饱和度", xaxis_range=[0, top],
                       height=max(320, 26 * len(groups) + 120), showlegend=False)
     fig.update_yaxes(autorange="reversed")
     return fig
@@ -782,8 +795,7 @@ def fig_gini(depts: pd.DataFrame) -> go.Figure:
             hovertemplate="%{customdata[0]} · %{customdata[1]}（%{customdata[2]}人）<br>"
                           "饱和度 %{x:.1%}，基尼系数 %{y:.3f}<extra></extra>"))
     _band_lines(fig)
-    fig.update_layout(title="处室饱和度与分配合理度（基尼系数）", xaxis_tickformat=".0%", xaxis_title="处室饱和度",
-                      yaxis_title="基尼系数（越高越不均衡）")
+    fig.update_layout(xaxis_tickformat=".0%", xaxis_title="处室饱和度", yaxis_title="基尼系数（越高越不均衡）")
     return fig
 
 
@@ -802,27 +814,31 @@ def fig_coverage(units: pd.DataFrame) -> go.Figure:
 
 def fig_grade_box(link: GradeLink) -> go.Figure:
     fig = go.Figure()
-    for r in link.by_grade.itertuples():
+    labels = [f"{r.grade}（{r.n:,}人次）" for r in link.by_grade.itertuples()]
+    for label, r in zip(labels, link.by_grade.itertuples(), strict=True):
         fig.add_trace(go.Box(
-            x=[r.grade], q1=[r.q1], median=[r.median], q3=[r.q3], lowerfence=[r.p05], upperfence=[r.p95],
-            mean=[r.mean], name=f"{r.grade}（{r.n:,}人次）", marker_color=GRADE_COLORS[r.grade],
+            x=[label], q1=[r.q1], median=[r.median], q3=[r.q3], lowerfence=[r.p05], upperfence=[r.p95],
+            mean=[r.mean], name=label, marker_color=GRADE_COLORS[r.grade],
             fillcolor=GRADE_COLORS[r.grade], line_color="#333333", opacity=0.8))
     _band_lines(fig, horizontal=False)
     fig.update_layout(title=f"各等次的饱和度分布（{link.scope}）", yaxis_tickformat=".0%", yaxis_title="季度饱和度",
-                      xaxis={"categoryorder": "array", "categoryarray": list(link.by_grade["grade"])})
+                      showlegend=False, xaxis={"categoryorder": "array", "categoryarray": labels})
     return fig
 
 
 def fig_good_by_band(link: GradeLink) -> go.Figure:
     b = link.by_band
     small = b["good_share"].isna()
+    low, high = b["ci_low"].where(~small), b["ci_high"].where(~small)
     fig = go.Figure(go.Bar(
         x=b["band"], y=b["good_share"].fillna(0), marker_color=GRADE_COLORS["好"],
+        error_y={"type": "data", "symmetric": False, "array": (high - b["good_share"]).fillna(0),
+                 "arrayminus": (b["good_share"] - low).fillna(0), "color": "#333333"},
         text=[SMALL if s else f"{pct(v)}（{g}/{n}）" for s, v, g, n in zip(small, b["good_share"], b["good"], b["n"],
                                                                          strict=True)],
-        textposition="outside", hovertemplate="%{x}：%{text}<extra></extra>"))
-    fig.update_layout(title="各饱和度档次中评为好的比例", yaxis_tickformat=".0%", yaxis_title="好等次比例",
-                      showlegend=False)
+        textposition="inside", insidetextanchor="end", hovertemplate="%{x}：%{text}<extra></extra>"))
+    fig.update_layout(title="各饱和度档次中评为好的比例（竖线为 95% 置信区间）", yaxis_tickformat=".0%",
+                      yaxis_title="好等次比例", showlegend=False)
     return fig
 
 
@@ -857,8 +873,7 @@ def fig_trend(months: pd.DataFrame) -> go.Figure:
     fig.add_trace(go.Scatter(x=months["month"], y=months["saturation"], name="平均饱和度", mode="lines+markers",
                              line={"color": NEUTRAL_COLOR}, yaxis="y2",
                              hovertemplate="%{x|%Y年%m月} 平均饱和度 %{y:.1%}<extra></extra>"))
-    fig.update_layout(barmode="stack", title="各月饱和度档次构成与平均饱和度", yaxis_tickformat=".0%",
-                      yaxis_title="人数占比",
+    fig.update_layout(barmode="stack", yaxis_tickformat=".0%", yaxis_title="人数占比",
                       yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "title": "平均饱和度",
                               "rangemode": "tozero"})
     return fig
@@ -908,8 +923,11 @@ def grade_table(link: GradeLink) -> pd.DataFrame:
 
 def good_band_table(link: GradeLink) -> pd.DataFrame:
     b = link.by_band
+    small = b["good_share"].isna()
     return pd.DataFrame({"档次": b["band"], "人次": b["n"], "好等次人次": b["good"],
-                         "好等次比例": _pct_col(b["good_share"], b["good_share"].isna())})
+                         "好等次比例": _pct_col(b["good_share"], small),
+                         "95%置信区间": [SMALL if s else f"{pct(lo)}–{pct(hi)}"
+                                         for s, lo, hi in zip(small, b["ci_low"], b["ci_high"], strict=True)]})
 
 
 def rating_table(agree: Agreement) -> pd.DataFrame:

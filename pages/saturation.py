@@ -11,6 +11,7 @@ router.enter()
 f = sidebar.current()
 min_group = common.settings().min_group_size
 st.title("工作饱和度")
+headline = st.container()  # the finding goes directly under the title, once the month is known
 
 with common.cursor() as cur:
     months, latest = sat.available_months(cur, f)
@@ -37,8 +38,8 @@ if not view.overall["people"]:
     blocks.empty()
     st.stop()
 
-st.markdown(f"**{sat.headline(view, min_group)}**")
-st.caption(f"{f.describe()}。{view.method}")
+headline.markdown(f"**{sat.headline(view, min_group)}**")
+headline.caption(f"{f.describe()}。{view.method}")
 
 # --- working days of the months shown -----------------------------------------------------------
 if len(view.calendar) == 1:
@@ -48,9 +49,9 @@ if len(view.calendar) == 1:
         words += f"；放假：{row['放假']}"
     if row["调休上班"] != "—":
         words += f"；调休上班：{row['调休上班']}"
-    st.markdown(f"📅 {words}。")
+    st.markdown(f"工作日：{words}。")
 else:
-    with st.expander(f"📅 所选期间 {len(view.calendar)} 个月的工作日、放假和调休安排"):
+    with st.expander(f"所选期间 {len(view.calendar)} 个月的工作日、放假和调休安排"):
         blocks.table(view.calendar, "工作日安排", "sat-calendar")
 if view.calendar_note:
     st.warning(view.calendar_note, icon="⚠️")
@@ -86,10 +87,11 @@ with st.expander("指标说明"):
 
 # --- bands --------------------------------------------------------------------------------------
 st.subheader("饱和度档次")
-blocks.chart(sat.fig_bands(o), "每个档次的人数和占比；虚线以外的档次（不饱和、超负荷）值得关注。", "sat-bands")
+blocks.chart(sat.fig_bands(o), "每个档次的人数和占比：不饱和（低于 60%）和超负荷（高于 110%）两头的人值得关注。", "sat-bands")
 blocks.table(sat.band_table(o), "饱和度档次人数", "sat-bands-table")
 
 if trend is not None and len(trend) > 1:
+    st.markdown("**各月饱和度档次构成与平均饱和度**")
     blocks.chart(sat.fig_trend(trend), "每月各档次人数占比（柱）和平均饱和度（线，右轴）；看超负荷、不饱和是否集中在某几个月。",
                  "sat-trend")
     blocks.table(sat.trend_table(trend), "各月饱和度", "sat-trend-table")
@@ -98,7 +100,7 @@ if trend is not None and len(trend) > 1:
 st.subheader("单位和处室")
 unit_points = blocks.chart(
     sat.fig_units(view.units),
-    "每个单位的饱和度，颜色是档次，虚线是 60%、90%、110% 三条界线；灰色为人数过少不显示。点击某个单位的条形，下面显示它的处室和人员。",
+    "每个单位的饱和度，颜色是档次，虚线是 60%、90%、110% 三条界线；灰色为人数过少不显示（单位多时只画最高和最低各 20 个，全部见下表）。点击某个单位的条形，下面显示它的处室和人员。",
     "sat-units", selectable=True)
 blocks.table(sat.group_table(view.units), "各单位饱和度", "sat-units-table")
 
@@ -166,8 +168,9 @@ rated = view.depts[view.depts["gini"].notna()]
 if rated.empty:
     st.caption(f"没有不少于 {min_group} 人的处室，不计算分配合理度。")
 else:
+    st.markdown("**处室饱和度与分配合理度（基尼系数）**")
     blocks.chart(sat.fig_gini(view.depts),
-                 f"每个点是一个处室：横轴是处室饱和度，纵轴是处室内各人饱和度的基尼系数（越高越忙闲不均，≥{sat.GINI_UNEVEN} 为分配不均）；"
+                 f"每个点是一个处室，颜色是档次：横轴是处室饱和度，纵轴是处室内各人饱和度的基尼系数（越高越忙闲不均，≥{sat.GINI_UNEVEN} 为分配不均）；"
                  "右上角的处室既忙又不均。", "sat-gini")
     blocks.table(sat.gini_table(view.depts), "处室分配合理度", "sat-gini-table")
 
@@ -189,7 +192,7 @@ else:
                  f"{link.scope}每个等次的人的季度饱和度：箱体是中间一半人，中线是中位数，须线到 5% 和 95% 分位。各箱高低相近，说明等次与工作量关系不大。",
                  "sat-grade")
     blocks.table(sat.grade_table(link), "各等次饱和度", "sat-grade-table")
-    blocks.chart(sat.fig_good_by_band(link), "每个饱和度档次中评为好的比例；越忙的档次好等次比例越高，说明考核结果与工作量挂钩。",
+    blocks.chart(sat.fig_good_by_band(link), "每个饱和度档次中评为好的比例和 95% 置信区间（Wilson）；区间互相重叠时，档次之间的差别可能只是偶然。即使越忙的档次好等次越多，也只说明两者相关。",
                  "sat-good-band")
     blocks.table(sat.good_band_table(link), "各档次好等次比例", "sat-good-band-table")
     st.caption(f"注意：{link.method}")

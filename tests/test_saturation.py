@@ -441,3 +441,12 @@ def test_page_with_filters_that_leave_nothing(demo_app, demo_con):
     assert at.session_state["global_filters"] == Filters(districts=(district,), sectors=(sector,))
     assert any("没有数据" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+def test_wilson_interval_by_hand():
+    # 2 of 12: centre (p + z²/2n)/(1 + z²/n) = 0.2475, half-width 0.2005 -> 4.7%–44.8% (z = 1.96)
+    low, high = sat.wilson(pd.Series([2, 0, 5]), pd.Series([12, 10, 0]))
+    assert (round(low[0], 4), round(high[0], 4)) == (0.0470, 0.4480)
+    # 0 of 10: the lower end is 0, the upper z²/(n + z²) = 0.2775
+    assert low[1] == pytest.approx(0) and high[1] == pytest.approx(3.8415 / 13.8415, abs=1e-4)
+    assert pd.isna(low[2]) and pd.isna(high[2])
