@@ -12,6 +12,8 @@ aggregated in SQL; pandas only sees one row per rater, per rater type, per unit 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -40,7 +42,7 @@ LENIENT_COLOR = figures.FLAG_COLOR
 
 # --- SQL -----------------------------------------------------------------------------------------
 
-def _gaps_cte(filters: Filters) -> tuple[str, list]:
+def _gaps_cte(filters: Filters, only_rater: str | None = None) -> tuple[str, list]:
     """CTEs ending in ``gaps``: every rating of a selected person, with the others' mean.
 
     Columns of ``gaps``: person_id, rater, rater_type, period, score, is_self, others_mean,
@@ -49,6 +51,9 @@ def _gaps_cte(filters: Filters) -> tuple[str, list]:
     """
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("r.period")
+    if only_rater is not None:  # only the person-quarters this rater rated (the rest cannot matter)
+        period_sql += " AND (r.person_id, r.period) IN (SELECT person_id, period FROM ratings WHERE rater = ?)"
+        period_params = [*period_params, only_rater]
     sql = f"""
         WITH pop AS ({pop_sql}),
         r AS (
@@ -79,11 +84,37 @@ def _gaps_cte(filters: Filters) -> tuple[str, list]:
     return sql, [*pop_params, *period_params]
 
 
+@dataclass(frozen=True)
+class GapSource:
+    """A WITH clause that defines ``gaps`` (see ``_gaps_cte``) and its parameters."""
+
+    sql: str
+    params: tuple = ()
+
+
+def _source(filters: Filters, source: GapSource | None) -> tuple[str, list]:
+    if source is not None:
+        return source.sql, list(source.params)
+    return _gaps_cte(filters)
+
+
+@contextmanager
+def materialized(con: duckdb.DuckDBPyConnection, filters: Filters) -> Iterator[GapSource]:
+    """Compute ``gaps`` once into a TEMP table (private to this cursor) for several queries."""
+    sql, params = _gaps_cte(filters)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS {sql} SELECT * FROM gaps", params)
+    try:
+        yield GapSource(f"WITH gaps AS (SELECT * FROM {_TEMP})")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_TEMP}")
+
+
+_TEMP = "_raters_gaps"
 _PEOPLE = "(SELECT person_id, any_value(name) AS name, any_value(unit) AS unit FROM people GROUP BY person_id)"
 
 
-def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    gaps, params = _gaps_cte(filters)
+def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSource | None = None) -> pd.DataFrame:
+    gaps, params = _source(filters, source)
     sql = gaps + f"""
         , ns AS (SELECT * FROM gaps WHERE NOT is_self),
         stats AS (
@@ -100,21 +131,26 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
             FROM ns GROUP BY rater
         ),
         example AS (
-            SELECT * FROM (
-                SELECT ns.rater, ns.person_id AS ex_person, ns.period AS ex_period, ns.score AS ex_score,
-                       ns.others_mean AS ex_others, ns.n_others AS ex_n_others,
-                       row_number() OVER (PARTITION BY ns.rater
-                                          ORDER BY abs(ns.diff - s.leniency), ns.period, ns.person_id) AS rn
-                FROM ns JOIN stats s USING (rater)
-                WHERE ns.diff IS NOT NULL
-            ) WHERE rn = 1
+            -- the comparable rating closest to the rater's mean (ties: earliest period, then person)
+            SELECT ns.rater,
+                   arg_min({{'person': ns.person_id, 'period': ns.period, 'score': ns.score,
+                             'others': ns.others_mean, 'n': ns.n_others}},
+                           (abs(ns.diff - s.leniency), ns.period, ns.person_id)) AS ex
+            FROM ns JOIN stats s USING (rater)
+            WHERE ns.diff IS NOT NULL
+            GROUP BY ns.rater
         )
         SELECT s.*, pr.name AS rater_name, pr.unit AS rater_unit, pr.person_id IS NOT NULL AS is_person,
-               e.ex_person, pe.name AS ex_name, e.ex_period, e.ex_score, e.ex_others, e.ex_n_others
+               CASE WHEN pr.name IS NOT NULL THEN pr.name || coalesce('（' || pr.unit || '）', '')
+                    ELSE s.rater END AS label,
+               CASE WHEN e.ex IS NULL THEN '—'
+                    ELSE e.ex.period || ' 给' || coalesce(pe.name, e.ex.person) || '打 ' || printf('%.1f', e.ex.score)
+                         || ' 分，其他 ' || e.ex.n || ' 条评价平均 ' || printf('%.1f', e.ex.others) || ' 分'
+               END AS example
         FROM stats s
         LEFT JOIN {_PEOPLE} pr ON pr.person_id = s.rater
         LEFT JOIN example e USING (rater)
-        LEFT JOIN {_PEOPLE} pe ON pe.person_id = e.ex_person
+        LEFT JOIN {_PEOPLE} pe ON pe.person_id = e.ex.person
         ORDER BY s.rater
     """
     return con.execute(sql, params).df()
@@ -122,29 +158,15 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
 
 # --- leniency and compression --------------------------------------------------------------------
 
-def _label(row: pd.Series) -> str:
-    if row["is_person"] and isinstance(row["rater_name"], str):
-        unit = f"（{row['rater_unit']}）" if isinstance(row["rater_unit"], str) else ""
-        return f"{row['rater_name']}{unit}"
-    return str(row["rater"])
-
-
-def _example(row: pd.Series) -> str:
-    if row["ex_person"] is None or (isinstance(row["ex_person"], float) and math.isnan(row["ex_person"])):
-        return "—"
-    who = row["ex_name"] if isinstance(row["ex_name"], str) else row["ex_person"]
-    return (f"{row['ex_period']} 给{who}打 {row['ex_score']:.1f} 分，"
-            f"其他 {int(row['ex_n_others'])} 条评价平均 {row['ex_others']:.1f} 分")
-
-
-def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: int = MIN_RATINGS) -> pd.DataFrame:
+def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: int = MIN_RATINGS,
+                source: GapSource | None = None) -> pd.DataFrame:
     """One row per rater (non-self ratings only), with leniency, its SE, flags and compression.
 
     Columns: rater, label, is_person, rater_name, rater_unit, types, n_given, k, ratees, leniency,
     sd_diff, se, z, lenient, harsh, mean_score, sd_score, compression, compressed, top_share, example.
     ``k`` is the number of ratings with at least one other rater (those that enter leniency).
     """
-    stats = _rater_stats(con, filters)
+    stats = _rater_stats(con, filters, source)
     if stats.empty:
         cols = ["rater", "label", "is_person", "rater_name", "rater_unit", "types", "n_given", "k", "ratees",
                 "leniency", "sd_diff", "se", "z", "lenient", "harsh", "mean_score", "sd_score", "compression",
@@ -161,8 +183,6 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
     typical = typical_sd(stats)
     stats["compression"] = stats["sd_score"] / typical if typical and typical > 0 else np.nan
     stats["compressed"] = (stats["n_given"] >= min_ratings) & (stats["compression"] < COMPRESSION_LOW)
-    stats["label"] = stats.apply(_label, axis=1)
-    stats["example"] = stats.apply(_example, axis=1)
     return stats[["rater", "label", "is_person", "rater_name", "rater_unit", "types", "n_given", "k", "ratees",
                   "leniency", "sd_diff", "se", "z", "lenient", "harsh", "mean_score", "sd_score", "compression",
                   "compressed", "top_share", "example"]].reset_index(drop=True)
@@ -176,7 +196,7 @@ def typical_sd(raters: pd.DataFrame, min_given: int = TYPICAL_MIN_GIVEN) -> floa
 
 def rater_ratings(con: duckdb.DuckDBPyConnection, filters: Filters, rater: str) -> pd.DataFrame:
     """Every rating one rater gave (self-ratings included, marked), with the others' mean."""
-    gaps, params = _gaps_cte(filters)
+    gaps, params = _gaps_cte(filters, only_rater=rater)
     sql = gaps + f"""
         SELECT g.period AS 考核周期, g.person_id AS 被评价人编号, p.name AS 被评价人, p.unit AS 被评价人单位,
                g.rater_type AS 评价类型, g.score AS 分数, round(g.others_mean, 1) AS 其他评价人平均,
@@ -192,9 +212,10 @@ def rater_ratings(con: duckdb.DuckDBPyConnection, filters: Filters, rater: str) 
 
 # --- self-rating gap, rater types ----------------------------------------------------------------
 
-def self_gap_by_person(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+def self_gap_by_person(con: duckdb.DuckDBPyConnection, filters: Filters,
+                       source: GapSource | None = None) -> pd.DataFrame:
     """Per person: mean over quarters of (self score - mean of the others' non-self ratings)."""
-    gaps, params = _gaps_cte(filters)
+    gaps, params = _source(filters, source)
     sql = gaps + f"""
         SELECT g.person_id, p.name, p.unit, count(*) AS quarters, avg(g.score) AS self_mean,
                avg(g.others_mean) AS others_mean, avg(g.diff) AS self_gap
@@ -205,9 +226,10 @@ def self_gap_by_person(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.D
     return con.execute(sql, params).df()
 
 
-def self_gap_by_unit(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> pd.DataFrame:
+def self_gap_by_unit(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5,
+                     source: GapSource | None = None) -> pd.DataFrame:
     """Per unit of the person rated: mean self gap over person-quarters; fewer than min_group people -> NaN."""
-    gaps, params = _gaps_cte(filters)
+    gaps, params = _source(filters, source)
     sql = gaps + f"""
         SELECT p.unit, count(DISTINCT g.person_id) AS people, count(*) AS ratings,
                avg(g.score) AS self_mean, avg(g.others_mean) AS others_mean, avg(g.diff) AS self_gap,
@@ -224,12 +246,12 @@ def self_gap_by_unit(con: duckdb.DuckDBPyConnection, filters: Filters, min_group
     return frame.sort_values(["small", "self_gap"], ascending=[True, False], na_position="last").reset_index(drop=True)
 
 
-def type_gaps(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+def type_gaps(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSource | None = None) -> pd.DataFrame:
     """Per rater type: ratings, mean score, and mean gap to the other raters of the same person-quarter.
 
     A self-rating counts as 自评 whatever its recorded type (a rater rating himself as 互评 is still
     a self-rating)."""
-    gaps, params = _gaps_cte(filters)
+    gaps, params = _source(filters, source)
     sql = gaps + f"""
         SELECT CASE WHEN is_self THEN '{SELF_TYPE}' ELSE rater_type END AS rater_type,
                count(*) AS ratings, avg(score) AS mean_score,
@@ -245,9 +267,9 @@ def type_gaps(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
 
 # --- agreement: ICC(1) ---------------------------------------------------------------------------
 
-def _icc_sql(filters: Filters, group: str) -> tuple[str, list]:
+def _icc_sql(filters: Filters, group: str, source: GapSource | None) -> tuple[str, list]:
     """One-way ANOVA over targets (person-quarters with >= 2 non-self ratings), per ``group``."""
-    gaps, params = _gaps_cte(filters)
+    gaps, params = _source(filters, source)
     sql = gaps + f"""
         , tgt AS (
             SELECT g.person_id, g.period, {group} AS grp, count(*) AS n, avg(g.score) AS m,
@@ -281,17 +303,18 @@ def _icc_from_sums(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def agreement(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> tuple[dict, pd.DataFrame]:
+def agreement(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5,
+              source: GapSource | None = None) -> tuple[dict, pd.DataFrame]:
     """ICC(1) overall and per unit of the person rated.
 
     Returns (overall, by_unit). ``overall`` has targets, people, ratings, k0, icc1, icc_k; a unit
     with fewer than ``min_group`` people rated shows NaN (样本过少).
     """
-    sql, params = _icc_sql(filters, "'全部'")
+    sql, params = _icc_sql(filters, "'全部'", source)
     overall = _icc_from_sums(con.execute(sql, params).df())
     first = overall.iloc[0].to_dict() if len(overall) else {
         "targets": 0, "people": 0, "ratings": 0, "k0": np.nan, "icc1": np.nan, "icc_k": np.nan}
-    sql, params = _icc_sql(filters, "p.unit")
+    sql, params = _icc_sql(filters, "p.unit", source)
     units = _icc_from_sums(con.execute(sql, params).df())
     units = units[units["grp"].notna()].rename(columns={"grp": "unit"})
     units["small"] = units["people"] < min_group
@@ -344,14 +367,15 @@ METHOD = (f"每条评价减去同一被评价人同一季度其他评价人（�
 
 def analyse(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5,
             min_ratings: int = MIN_RATINGS) -> RaterAnalysis:
-    raters = rater_table(con, filters, min_ratings)
-    overall, units = agreement(con, filters, min_group)
-    return RaterAnalysis(
-        raters=raters, typical_sd=typical_sd(raters) if len(raters) else float("nan"),
-        types=type_gaps(con, filters), self_units=self_gap_by_unit(con, filters, min_group),
-        self_people=self_gap_by_person(con, filters), agreement=overall, agreement_units=units,
-        min_ratings=min_ratings, method=METHOD,
-    )
+    with materialized(con, filters) as src:
+        raters = rater_table(con, filters, min_ratings, source=src)
+        overall, units = agreement(con, filters, min_group, source=src)
+        return RaterAnalysis(
+            raters=raters, typical_sd=typical_sd(raters) if len(raters) else float("nan"),
+            types=type_gaps(con, filters, source=src), self_units=self_gap_by_unit(con, filters, min_group, src),
+            self_people=self_gap_by_person(con, filters, source=src), agreement=overall, agreement_units=units,
+            min_ratings=min_ratings, method=METHOD,
+        )
 
 
 def headline(result: RaterAnalysis) -> str:
@@ -390,7 +414,8 @@ def leniency_figure(result: RaterAnalysis) -> go.Figure:
         part = r[mask]
         if part.empty:
             continue
-        fig.add_trace(go.Scatter(
+        trace = go.Scattergl if len(part) > 3000 else go.Scatter  # a city has 20,000 raters
+        fig.add_trace(trace(
             x=part["k"], y=part["leniency"], mode="markers", name=name,
             marker={"color": color, "size": 9 if name != "未标记" else 6, "opacity": 0.9 if name != "未标记" else 0.5},
             customdata=np.array(list(zip(part["rater"].astype(str), part["label"], part["se"].round(2),
@@ -576,7 +601,9 @@ def agreement_display(result: RaterAnalysis) -> pd.DataFrame:
 # --- findings and the report ---------------------------------------------------------------------
 
 def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
-    raters = rater_table(con, filters)
+    with materialized(con, filters) as src:
+        raters = rater_table(con, filters, source=src)
+        overall, _ = agreement(con, filters, min_group, source=src)
     out: list[Finding] = []
     for flag, word in (("lenient", "偏松"), ("harsh", "偏严")):
         f = raters[raters[flag]]
@@ -591,7 +618,6 @@ def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: in
                     f"（标准误 {first['se']:.1f}）；"
                     f"标准：平均差至少 {LENIENCY_POINTS:.0f} 分且至少 {LENIENCY_SE:.0f} 个标准误，自评不计。"),
             count=len(f)))
-    overall, _ = agreement(con, filters, min_group)
     icc = overall.get("icc1")
     if icc is not None and not math.isnan(icc) and icc < 0.5:
         out.append(Finding(
