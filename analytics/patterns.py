@@ -456,7 +456,9 @@ def sequence_figure(sequences: pd.DataFrame, unit: str) -> go.Figure:
     for g in QUARTER_GRADE_ORDER:  # legend entries for the grade colours
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=g,
                                  marker={"color": GRADE_COLORS[g], "size": 12, "symbol": "square"}))
-    fig.update_layout(title=f"「{unit}」每人各季度等次", yaxis={"autorange": "reversed", "type": "category"},
+    # the legend (top, see figures.style) names the chart; a title there would overlap it
+    fig.update_layout(legend={"title": {"text": f"「{unit}」各季度等次："}},
+                      yaxis={"autorange": "reversed", "type": "category"},
                       xaxis={"type": "category"}, height=140 + 22 * max(1, len(sub)), plot_bgcolor="white")
     return fig
 
@@ -473,7 +475,8 @@ def transition_figure(trans: Transitions, min_group: int = 5) -> go.Figure:
             marker_color=GRADE_COLORS[g], customdata=np.stack([shown[g], shown["合计"]], axis=1),
             hovertemplate=f"%{{y}} → 下季度{g}：%{{x:.1%}}（%{{customdata[0]}} / %{{customdata[1]}}）<extra></extra>",
         )
-    fig.update_layout(barmode="stack", title="相邻季度的等次转移", xaxis={"tickformat": ".0%", "title": "占该行的比例"},
+    fig.update_layout(barmode="stack", legend={"title": {"text": "同一人下季度："}, "traceorder": "normal"},
+                      xaxis={"tickformat": ".0%", "title": "占该行的比例"},
                       yaxis={"autorange": "reversed"}, height=160 + 50 * max(1, len(shown)))
     return fig
 
@@ -487,7 +490,7 @@ def good_count_figure(good_by_unit: pd.DataFrame, year: int) -> go.Figure:
         fig.add_bar(y=sub["单位"], x=values, name=f"{k} 次好", orientation="h", marker_color=GOOD_COUNT_COLORS[k],
                     customdata=sub["人数"], hovertemplate=f"%{{y}}：{k} 次好的人占 %{{x:.1%}}（共 %{{customdata}} 人）"
                                                        "<extra></extra>")
-    fig.update_layout(barmode="stack", title=f"{year} 年各单位每人好等次次数的分布",
+    fig.update_layout(barmode="stack", legend={"title": {"text": f"{year} 年每人得到："}, "traceorder": "normal"},
                       xaxis={"tickformat": ".0%", "title": "占单位人数的比例"}, yaxis={"autorange": "reversed"},
                       height=160 + 18 * max(1, len(sub)))
     return fig
@@ -506,27 +509,32 @@ def alignment_figure(alignment: Alignment, min_group: int = 5) -> go.Figure:
                     customdata=np.stack([shown[g], shown["合计"]], axis=1),
                     hovertemplate=f"当年好等次%{{x}}：年度{g} %{{y:.1%}}（%{{customdata[0]}} / %{{customdata[1]}} 人）"
                                   "<extra></extra>")
-    fig.update_layout(barmode="stack", title="当年好等次次数与年度等次", xaxis_title="当年平时考核好等次次数",
+    fig.update_layout(barmode="stack", legend={"title": {"text": "年度等次："}, "traceorder": "normal"},
+                      xaxis_title="当年平时考核好等次次数",
                       yaxis={"tickformat": ".0%", "title": "占该组人数的比例"})
     return fig
 
 
+def tested_rotation(rot: pd.DataFrame) -> pd.DataFrame:
+    """The tested unit-years in the order of the rotation chart's points (point_index = row)."""
+    return rot[rot["status"] == "已检验"].reset_index(drop=True)
+
+
 def rotation_figure(rot: pd.DataFrame) -> go.Figure:
-    """One point per tested unit-year: the variance index (1 = as chance would give)."""
-    tested = rot[rot["status"] == "已检验"].sort_values("index")
+    """One point per tested unit-year: people tested (x) and the variance index (y; 1 = chance)."""
+    tested = tested_rotation(rot)
     labels = [f"{u}（{y}）" for u, y in zip(tested["unit"], tested["year"], strict=True)]
     fig = go.Figure(go.Scatter(
-        x=tested["index"], y=labels, mode="markers",
-        marker={"size": 9, "color": [FLAG_COLOR if f else NEUTRAL_COLOR for f in tested["flagged"]]},
-        customdata=np.stack([tested["unit"], tested["year"], tested["p_even"], tested["people"]], axis=1)
-        if len(tested) else None,
-        hovertemplate="%{y}<br>方差指数 %{x:.2f}，%{customdata[3]} 人，偏均匀的 p = %{customdata[2]:.3f}"
-                      "<extra></extra>",
+        x=tested["people"], y=tested["index"], mode="markers", text=labels,
+        marker={"size": 9, "opacity": 0.8,
+                "color": [FLAG_COLOR if f else NEUTRAL_COLOR for f in tested["flagged"]]},
+        customdata=tested[["p_even"]].to_numpy(),
+        hovertemplate="%{text}<br>%{x} 人，方差指数 %{y:.2f}，偏均匀的 p = %{customdata[0]:.3f}<extra></extra>",
     ))
-    fig.add_vline(x=1, line_dash="dash", line_color=MUTED_COLOR)
-    fig.update_layout(title="各单位年度好等次次数的方差指数（观察方差 ÷ 随机期望）",
-                      xaxis_title="方差指数（1 = 与随机相当）",
-                      yaxis={"type": "category"}, height=160 + 16 * max(1, len(tested)), showlegend=False)
+    fig.add_hline(y=1, line_dash="dash", line_color=MUTED_COLOR, annotation_text="与随机相当",
+                  annotation_position="top left")
+    fig.update_layout(title="各单位年度好等次次数的方差指数（实际方差 ÷ 随机期望）", xaxis_title="参加检验的人数",
+                      yaxis={"title": "方差指数", "rangemode": "tozero"}, showlegend=False)
     return fig
 
 
@@ -544,7 +552,8 @@ def rotation_detail_figure(py: pd.DataFrame, unit: str, year: int) -> go.Figure:
     fig.add_trace(go.Scatter(x=ks, y=expected, name="随机分配时的期望人数", mode="lines+markers",
                              line={"color": MUTED_COLOR, "dash": "dash"},
                              hovertemplate="好等次%{x}：期望 %{y:.1f} 人<extra></extra>"))
-    fig.update_layout(title=f"「{unit}」{year} 年每人好等次次数", xaxis_title="全年好等次次数", yaxis_title="人数")
+    fig.update_layout(legend={"title": {"text": f"「{unit}」{year} 年："}}, xaxis_title="全年好等次次数",
+                      yaxis_title="人数")
     return fig
 
 
@@ -589,4 +598,4 @@ def patterns_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: Repo
 
 __all__ = ["Patterns", "RotationTest", "Transitions", "annual_alignment", "follow_up", "good_counts_by_unit",
            "grade_patterns", "grade_sequences", "patterns_report", "person_years", "rotation", "rotation_test",
-           "top_findings", "transitions"]
+           "tested_rotation", "top_findings", "transitions"]

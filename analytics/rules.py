@@ -29,7 +29,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.config import ConfigError, load_settings
-from analytics.figures import FLAG_COLOR, GRADE_COLORS, MUTED_COLOR, NEUTRAL_COLOR
+from analytics.figures import FLAG_COLOR, MUTED_COLOR, NEUTRAL_COLOR
 from analytics.filters import Filters
 from analytics.findings import Finding
 from analytics.registry import ReportArgs, ReportError, report
@@ -463,21 +463,32 @@ def breaches_by_rule_figure(result: RuleResult) -> go.Figure:
 
 
 def good_quota_figure(result: RuleResult) -> go.Figure:
-    """Units with at least one 好-quota breach: 好 count and quota per quarter."""
+    """Units with at least one 好-quota breach × quarters: 好 count over the quota (red = above)."""
     gq = result.good_quota
     units = sorted(gq.loc[gq["breach"], "unit"].unique())
-    sub = gq[gq["unit"].isin(units)].copy()
-    sub["label"] = [f"{u}｜{p}" for u, p in zip(sub["unit"], sub["period"], strict=True)]
-    fig = go.Figure()
-    fig.add_bar(x=sub["label"], y=sub["quota"], name="名额（向下取整）", marker_color=MUTED_COLOR,
-                hovertemplate="%{x}<br>名额 %{y} 人<extra></extra>")
-    fig.add_bar(x=sub["label"], y=sub["good"], name="好等次人数",
-                marker_color=[GRADE_COLORS["好"] if not b else FLAG_COLOR for b in sub["breach"]],
-                customdata=sub[["rated", "excess"]].to_numpy(),
-                hovertemplate=("%{x}<br>好等次 %{y} 人，参评 %{customdata[0]} 人，"
-                               "超出 %{customdata[1]} 人<extra></extra>"))
-    fig.update_layout(barmode="group", title="有超比例的单位：各季度好等次人数与名额",
-                      yaxis_title="人数", xaxis={"tickangle": -60}, height=480)
+    sub = gq[gq["unit"].isin(units)]
+    periods = sorted(sub["period"].unique())
+    cells = sub.set_index(["unit", "period"])
+    z, text = [], []
+    for unit in units:
+        z_row, text_row = [], []
+        for period in periods:
+            if (unit, period) in cells.index:
+                r = cells.loc[(unit, period)]
+                z_row.append(max(0, int(r["excess"])))
+                text_row.append(f"{int(r['good'])}/{int(r['quota'])}")
+            else:
+                z_row.append(None)
+                text_row.append("")
+        z.append(z_row)
+        text.append(text_row)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=periods, y=units, text=text, texttemplate="%{text}", colorscale=[[0, "#FFFFFF"], [1, FLAG_COLOR]],
+        zmin=0, xgap=2, ygap=2, colorbar={"title": {"text": "超出人数"}},
+        hovertemplate="%{y} %{x}<br>好等次/名额：%{text}，超出 %{z} 人<extra></extra>",
+    ))
+    fig.update_layout(xaxis={"type": "category"}, yaxis={"type": "category", "autorange": "reversed"},
+                      height=160 + 36 * max(1, len(units)), plot_bgcolor="white")
     return fig
 
 

@@ -102,19 +102,19 @@ else:
 # --- 轮流坐庄 -----------------------------------------------------------------------------------------
 st.subheader("轮流坐庄")
 rot = result.rotation
-tested = rot[rot["status"] == "已检验"]
+tested = patterns.tested_rotation(rot)
 picked = None
 if tested.empty:
     st.caption(f"没有可以检验的单位年度：需要全年 4 个季度都有等次、且至少 {min_group} 人。")
 else:
     points = blocks.chart(patterns.rotation_figure(rot),
-                          "每个点是一个单位的一个年度：方差指数 = 每人好等次次数的实际方差 ÷ 随机分配时的期望方差。"
-                          "约等于 1 与随机相当；明显大于 1 说明好固定在同一批人（按实绩评定时常见）；"
-                          "明显小于 1（红点）说明好被轮流分给每个人。点一个点可看该单位的明细。",
+                          "每个点是一个单位的一个年度：横轴是参加检验的人数，纵轴是方差指数 = 每人好等次次数的实际方差 ÷ 随机分配时的期望方差。"
+                          "约等于 1（虚线）与随机相当；明显大于 1 说明好固定在同一批人（按实绩评定时常见）；"
+                          "明显小于 1（红点）说明好被轮流分给每个人。点一个点可在下方查看该单位的明细。",
                           "patterns-rotation", selectable=True)
-    by_label = {f"{u}（{y}）": (u, int(y)) for u, y in zip(tested["unit"], tested["year"], strict=True)}
-    if points:
-        picked = by_label.get(points[0].get("y"))
+    index = points[0].get("point_index", points[0].get("point_number")) if points else None
+    if index is not None and 0 <= int(index) < len(tested):
+        picked = (tested.loc[int(index), "unit"], int(tested.loc[int(index), "year"]))
 table = pd.DataFrame({
     "单位": rot["unit"], "年度": rot["year"], "检验人数": rot["people"], "状态": rot["status"],
     "好等次比例": [pct(v) if s == "已检验" else ("样本过少" if s == patterns.SMALL else "—")

@@ -76,7 +76,7 @@ if shown.empty:
     st.caption("没有违反这条规则的记录。")
 else:
     listing = shown.rename(columns={"规则": "规则", "person_id": "人员编号", "unit": "单位", "period": "期间",
-                                    "detail": "依据"}).drop(columns=["rule"])
+                                    "detail": "依据"}).drop(columns=["rule"]).fillna("—")
     blocks.table(listing, "规则检查_违反清单", "rules-list",
                  caption="每行一条规则提示；依据列写明数字、标准和计算方法。")
     targets = []
@@ -98,16 +98,18 @@ gq = result.good_quota
 if cfg.good_quota_enabled and gq["breach"].any():
     st.subheader("好等次超比例的单位")
     blocks.chart(rules.good_quota_figure(result),
-                 "每组两根柱：灰色是该季度的好等次名额（参评人数 × 比例，向下取整），彩色是实际好等次人数，红色表示超出名额。",
+                 "每行一个有超比例的单位、每列一个季度，格中是「好等次人数/名额」（名额 = 参评人数 × 比例，向下取整）；"
+                 "颜色越红超出越多，白色表示未超出。",
                  "rules-good-quota")
     table = gq[gq["unit"].isin(gq.loc[gq["breach"], "unit"])].copy()
     table["好等次比例"] = [("样本过少" if s else pct(v)) for s, v in zip(table["small"], table["share"], strict=True)]
     table["是否超出"] = table["breach"].map({True: "超出", False: "未超出"})
+    table["excess"] = table["excess"].clip(lower=0)
     blocks.table(table[["unit", "period", "rated", "uncertain", "good", "quota", "excess", "好等次比例", "是否超出"]]
                  .rename(columns={"unit": "单位", "period": "季度", "rated": "参评人数", "uncertain": "不确定等次人数",
                                   "good": "好等次人数", "quota": "名额", "excess": "超出人数"}),
                  "规则检查_好等次名额", "rules-good-quota-table",
-                 caption="上图各柱的数字；参评人数不足最小人数时，比例显示为「样本过少」。")
+                 caption="上图各格的数字；参评人数不足最小人数时，比例显示为「样本过少」。")
 
 eq = result.excellent_quota
 if cfg.excellent_quota_enabled and (eq["graded"] > 0).any():
@@ -115,10 +117,11 @@ if cfg.excellent_quota_enabled and (eq["graded"] > 0).any():
     blocks.chart(rules.excellent_quota_figure(result),
                  "每个点是一个单位的一个年度：横轴是优秀名额，纵轴是实际优秀人数；虚线上方（红点）表示超出名额。",
                  "rules-excellent-quota")
-    table = eq[eq["graded"] > 0].copy()
+    table = eq[eq["graded"] > 0].sort_values("excess", ascending=False, kind="stable")  # breaches first
     table["优秀比例"] = [("样本过少" if s else pct(v)) for s, v in zip(table["small"], table["share"], strict=True)]
     table["比例上限"] = [pct(v) for v in table["share_limit"]]
     table["是否超出"] = table["breach"].map({True: "超出", False: "未超出"})
+    table["excess"] = table["excess"].clip(lower=0)
     blocks.table(table[["unit", "year", "graded", "undetermined", "excellent", "比例上限", "quota", "excess", "优秀比例",
                         "是否超出"]]
                  .rename(columns={"unit": "单位", "year": "年度", "graded": "确定等次人数", "undetermined": "不定等次人数",
