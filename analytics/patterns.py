@@ -145,7 +145,7 @@ class Transitions:
     counts: pd.DataFrame  # 上季度等次, then one column per 下季度等次, 合计, 人数
     shares: pd.DataFrame  # the same rows as shares of the row total ('样本过少' for rows of too few people)
     pairs: int
-    good_stays: float | None  # share of 好 followed by 好
+    good_stays: float | None  # share of 好 followed by 好 (None without pairs or with fewer than min_group people)
     method: str
 
 
@@ -194,8 +194,10 @@ def transitions(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int
             for n, total, people in zip(counts[s], counts["合计"], counts["人数"], strict=True)
         ]
     shares["合计"] = counts["合计"]
-    good_total = int(counts.loc[counts["上季度等次"] == "好", "合计"].iloc[0])
-    good_stays = (int(matrix.loc["好", "好"]) / good_total) if good_total else None
+    good_row = counts[counts["上季度等次"] == "好"].iloc[0]
+    # no rate from fewer than min_group people (a unit of 4 would show its people's grades)
+    good_stays = (int(matrix.loc["好", "好"]) / int(good_row["合计"])
+                  if good_row["合计"] and good_row["人数"] >= min_group else None)
     method = ("同一人相邻两个季度（含跨年的第四季度到次年第一季度）的等次配对计数；缺少记录的季度不配对，"
               "不确定等次单列；比例为每行占该行合计的比例。")
     return Transitions(counts=counts, shares=shares, pairs=int(matrix.to_numpy().sum()),

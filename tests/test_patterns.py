@@ -101,7 +101,9 @@ def test_transitions_need_both_quarters_selected(small):
     t = patterns.transitions(small, Filters(periods=("2024Q1", "2024Q3")))
     assert t.pairs == 0 and t.good_stays is None
     t = patterns.transitions(small, Filters(periods=("2023Q4", "2024Q1")))
-    assert t.pairs == 1 and t.good_stays == 1.0  # R1 好 → 好 across the year end
+    assert t.pairs == 1 and t.counts.loc[0, "好"] == 1  # R1 好 → 好 across the year end
+    assert t.good_stays is None  # one person: no rate (样本过少)
+    assert patterns.transitions(small, Filters(periods=("2023Q4", "2024Q1")), min_group=1).good_stays == 1.0
 
 
 def test_good_counts_by_unit_by_hand(small):
