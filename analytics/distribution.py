@@ -322,6 +322,13 @@ def _bin_label(start: float, width: float) -> str:
 
 # --- figures -------------------------------------------------------------------------------------
 
+def chart_title(text: str) -> dict:
+    """A figure title at the top of the container that makes room for itself, so it never sits on
+    the legend (``figures.style`` puts the legend just above the plot)."""
+    return {"text": text, "automargin": True, "yref": "container", "y": 1, "yanchor": "top",
+            "pad": {"t": 4, "b": 14}, "x": 0, "xanchor": "left", "font": {"size": 15}}
+
+
 def histogram_figure(histogram: pd.DataFrame, group: str, bin_width: float) -> go.Figure:
     """Stacked bars of score counts per bin, one colour per grade."""
     part = histogram[histogram["group"] == group]
@@ -337,7 +344,7 @@ def histogram_figure(histogram: pd.DataFrame, group: str, bin_width: float) -> g
     fig.add_vline(x=TOP_SCORE, line_dash="dot", line_color=MUTED_COLOR,
                   annotation_text="95分", annotation_position="top")
     fig.update_layout(barmode="stack", xaxis_title="季度考核得分", yaxis_title="人次",
-                      title=f"分数直方图：{group}")
+                      title=chart_title(f"分数直方图：{group}"))
     return fig
 
 
@@ -352,7 +359,7 @@ def box_figure(groups: pd.DataFrame, grouping: str, min_group: int = 5) -> go.Fi
         name="分数", boxmean=True, showlegend=False,
     ))
     fig.add_vline(x=TOP_SCORE, line_dash="dot", line_color=MUTED_COLOR)
-    fig.update_layout(xaxis_title="季度考核得分", yaxis_title=label, title=f"各{label}分数箱线图",
+    fig.update_layout(xaxis_title="季度考核得分", yaxis_title=label, title=chart_title(f"各{label}分数箱线图"),
                       height=max(320, 26 * len(shown) + 120), yaxis={"autorange": "reversed"})
     return fig
 
@@ -376,7 +383,8 @@ def sd_figure(quarters: pd.DataFrame, min_group: int = 5) -> go.Figure:
                     name="同期标准差中位数的一半（判定线）", line={"color": MUTED_COLOR, "dash": "dash"},
                     hovertemplate="%{x}<br>判定线 %{y:.2f}分<extra></extra>")
     fig.update_layout(xaxis_title="考核周期", yaxis_title="单位季度内分数标准差（分）",
-                      title="各单位季度内分数标准差", xaxis={"type": "category", "categoryorder": "category ascending"})
+                      title=chart_title("各单位季度内分数标准差"),
+                      xaxis={"type": "category", "categoryorder": "category ascending"})
     return fig
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.distribution import SMALL, report_filters, unit_quarter_spread
+from analytics.distribution import SMALL, chart_title, report_filters, unit_quarter_spread
 from analytics.figures import FLAG_COLOR, GRADE_COLORS, MUTED_COLOR, NEUTRAL_COLOR, pct
 from analytics.filters import Filters
 from analytics.findings import Finding
@@ -617,8 +617,9 @@ def funnel_figure(result: GradeSpread, period: str, adjusted: bool = False) -> g
             customdata=np.stack([small["unit"]], axis=-1),
             hovertemplate=f"%{{customdata[0]}}<br>定等%{{x}}人：{SMALL}<extra></extra>",
         )
-    fig.update_layout(title=f"{period} 好等次比例漏斗图（{label}）", xaxis_title="定等人数（不含不确定等次）",
-                      yaxis_title="好等次比例", yaxis={"tickformat": ".0%", "range": [0, 1.05]}, height=520)
+    fig.update_layout(title=chart_title(f"{period} 好等次比例漏斗图（{label}）"),
+                      xaxis_title="定等人数（不含不确定等次）", yaxis_title="好等次比例",
+                      yaxis={"tickformat": ".0%", "range": [0, 1.05]}, height=520)
     return fig
 
 
@@ -645,7 +646,7 @@ def heatmap_figure(result: GradeSpread) -> go.Figure:
         colorbar={"title": "与总体相差<br>（百分点）"}, hoverongaps=False,
         hovertemplate="%{y}<br>%{x}：%{text}<br>与总体相差 %{z:+.1f} 个百分点<extra></extra>",
     ))
-    fig.update_layout(title="各单位等次构成与总体对比", height=max(360, 22 * len(rows) + 120),
+    fig.update_layout(title=chart_title("各单位等次构成与总体对比"), height=max(360, 22 * len(rows) + 120),
                       yaxis={"autorange": "reversed", "type": "category"}, xaxis={"side": "top"})
     return fig
 
@@ -674,8 +675,9 @@ def shrunk_figure(result: GradeSpread, period: str) -> go.Figure:
     fig.add_vline(x=p0, line_color=NEUTRAL_COLOR, line_width=1, annotation_text=f"总体 {pct(p0)}")
     fig.add_vline(x=result.quota, line_color=GRADE_COLORS["好"], line_dash="dot",
                   annotation_text=f"名额 {pct(result.quota, 0)}", annotation_position="bottom right")
-    fig.update_layout(title=f"{period} 各单位好等次收缩比例排名", xaxis={"tickformat": ".0%", "range": [0, 1.02]},
-                      xaxis_title="好等次比例", height=max(360, 20 * len(part) + 120),
+    fig.update_layout(title=chart_title(f"{period} 各单位好等次收缩比例排名"),
+                      xaxis={"tickformat": ".0%", "range": [0, 1.02]}, xaxis_title="好等次比例",
+                      height=max(360, 20 * len(part) + 120),
                       yaxis={"autorange": "reversed", "type": "category"})
     return fig
 
@@ -702,7 +704,7 @@ def trend_figure(result: GradeSpread, unit: str) -> go.Figure:
     fig.add_scatter(x=shown["period"], y=shown["shrunk_good_share"], mode="lines", name="收缩比例",
                     line={"color": GRADE_COLORS["好"], "dash": "dot", "width": 1},
                     hovertemplate="%{x}<br>收缩比例 %{y:.1%}<extra></extra>")
-    fig.update_layout(title=f"{unit} 各季度好等次比例", yaxis={"tickformat": ".0%", "range": [0, 1.05]},
+    fig.update_layout(title=chart_title(f"{unit} 各季度好等次比例"), yaxis={"tickformat": ".0%", "range": [0, 1.05]},
                       xaxis={"type": "category"}, xaxis_title="考核周期", yaxis_title="好等次比例")
     return fig
 
@@ -717,29 +719,39 @@ def quota_figure(result: GradeSpread) -> go.Figure:
                                  ("under", "未用满", GRADE_COLORS["较好"])):
         fig.add_bar(y=u["unit"], x=u[column], name=name, orientation="h", marker_color=colour,
                     hovertemplate=f"%{{y}}<br>{name} %{{x}} 个季度<extra></extra>")
-    fig.update_layout(barmode="stack", title="各单位好等次名额使用（季度数）", xaxis_title="季度数",
+    fig.update_layout(barmode="stack", title=chart_title("各单位好等次名额使用（季度数）"), xaxis_title="季度数",
                       height=max(360, 20 * len(u) + 120), yaxis={"type": "category"})
     return fig
 
 
 def low_share_figure(result: GradeSpread) -> go.Figure:
-    """Share of 一般 or worse per unit over the selected quarters; compression signals in the flag colour."""
+    """Share of 一般 or worse per unit over the selected quarters, lowest first; units with none are
+    marked at zero (red: a compression signal, grey: with so few person-quarters, none is likely)."""
     people = result.distinct_people.set_index("unit")["people"]
     u = result.units[[int(people.get(n, 0)) >= result.min_group for n in result.units["unit"]]]
-    u = u.sort_values("low_share")
+    u = u.sort_values(["low_share", "p_no_low"])
     overall = float((result.mix.set_index("unit").loc["全部单位", ["一般", "较差"]]).sum()) \
         if "全部单位" in set(result.mix["unit"]) else math.nan
     fig = go.Figure()
-    fig.add_bar(y=u["unit"], x=u["low_share"], orientation="h",
-                marker_color=[FLAG_COLOR if f else GRADE_COLORS["一般"] for f in u["compression_flag"]],
+    fig.add_bar(y=u["unit"], x=u["low_share"], orientation="h", marker_color=GRADE_COLORS["一般"],
                 customdata=np.stack([u["low"], u["person_quarters"]], axis=-1) if len(u) else None,
                 hovertemplate="%{y}<br>一般及以下 %{customdata[0]} / %{customdata[1]} 人次（%{x:.1%}）<extra></extra>",
-                name="一般及以下比例", showlegend=False)
+                name="一般及以下比例")
+    none = u[u["low"] == 0]
+    for flagged, colour, name in ((True, FLAG_COLOR, "从未评一般（压缩信号）"),
+                                  (False, MUTED_COLOR, "无一般，但人次少")):
+        pts = none[none["compression_flag"] == flagged]
+        if len(pts):
+            fig.add_scatter(y=pts["unit"], x=[0.0] * len(pts), mode="markers", name=name,
+                            marker={"color": colour, "symbol": "diamond", "size": 10},
+                            customdata=np.stack([pts["person_quarters"], pts["p_no_low"]], axis=-1),
+                            hovertemplate="%{y}<br>%{customdata[0]} 人次无一人评一般或较差；按总体比例，"
+                                          "这种情况出现的概率 %{customdata[1]:.2g}<extra></extra>")
     if not math.isnan(overall):
         fig.add_vline(x=overall, line_color=NEUTRAL_COLOR, line_width=1, annotation_text=f"总体 {pct(overall)}")
-    fig.update_layout(title="各单位一般及以下等次比例（红色：从未评一般，且按总体比例这几乎不可能）",
-                      xaxis={"tickformat": ".0%"}, xaxis_title="一般及以下比例", height=max(360, 20 * len(u) + 120),
-                      yaxis={"type": "category"})
+    fig.update_layout(title=chart_title("各单位一般及以下等次比例"), xaxis={"tickformat": ".0%"},
+                      xaxis_title="一般及以下比例", height=max(360, 20 * len(u) + 120),
+                      yaxis={"type": "category", "autorange": "reversed"})
     return fig
 
 

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from analytics import distribution as dist
-from ui import blocks, common, sidebar
+from ui import blocks, common, router, sidebar
+
+router.enter()
 
 f = sidebar.current()
 min_group = common.settings().min_group_size
@@ -20,6 +22,7 @@ if result.empty:
 
 st.markdown(f"**{dist.flattened_sentence(result)}**")
 st.caption(f"筛选条件：{f.describe()}。{result.note}")
+common.method(result.note)
 
 st.subheader("平均化打分")
 picked = blocks.chart(

@@ -4,7 +4,9 @@ import streamlit as st
 
 from analytics import grade_spread as gs
 from analytics.figures import pct
-from ui import blocks, common, sidebar
+from ui import blocks, common, router, sidebar
+
+router.enter()
 
 f = sidebar.current()
 settings = common.settings()
@@ -21,6 +23,7 @@ if result.empty:
 
 st.markdown(f"**{gs.headline(result)}**")
 st.caption(f"筛选条件：{f.describe()}。{result.note}")
+common.method(result.note)
 units_in_period = int(result.periods["units"].min())
 if units_in_period < 5:
     st.warning(f"所选范围内某些季度只有 {units_in_period} 个单位：总体比例主要由这几个单位自己决定，"
@@ -104,8 +107,8 @@ blocks.table(gs.mix_table(result), "等次构成", "gs-mix-table")
 st.subheader("一般及以下等次与名额使用")
 blocks.chart(
     gs.low_share_figure(result),
-    "每条横条是一个单位所选季度评为一般或较差的比例；红色表示从未评过一般，且按总体比例这种情况出现的概率低于千分之一"
-    "（等次可能被压缩）。",
+    "每条横条是一个单位所选季度评为一般或较差的比例，比例最低的在上；红色菱形表示从未评过一般，且按总体比例这种情况"
+    "出现的概率低于千分之一（等次可能被压缩），灰色菱形表示也没有一般，但人次少，可能只是碰巧。",
     "gs-low",
 )
 blocks.chart(
