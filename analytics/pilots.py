@@ -301,6 +301,10 @@ class PilotAnalysis:
         return self.unit_quarters.empty
 
     @property
+    def has_did(self) -> bool:
+        return bool(self.did.table["did"].notna().any())
+
+    @property
     def units(self) -> list[str]:
         return sorted(self.unit_quarters["unit"].unique())
 

@@ -158,6 +158,14 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSo
 
 # --- leniency and compression --------------------------------------------------------------------
 
+_COLUMNS = ["rater", "label", "is_person", "rater_name", "rater_unit", "types", "n_given", "k", "ratees", "leniency",
+            "sd_diff", "se", "z", "lenient", "harsh", "mean_score", "sd_score", "compression", "compressed",
+            "top_share", "example"]
+_DTYPES = {"rater": object, "label": object, "is_person": bool, "rater_name": object, "rater_unit": object,
+           "types": object, "n_given": int, "k": int, "ratees": int, "lenient": bool, "harsh": bool,
+           "compressed": bool, "example": object}
+
+
 def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: int = MIN_RATINGS,
                 source: GapSource | None = None) -> pd.DataFrame:
     """One row per rater (non-self ratings only), with leniency, its SE, flags and compression.
@@ -168,10 +176,7 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
     """
     stats = _rater_stats(con, filters, source)
     if stats.empty:
-        cols = ["rater", "label", "is_person", "rater_name", "rater_unit", "types", "n_given", "k", "ratees",
-                "leniency", "sd_diff", "se", "z", "lenient", "harsh", "mean_score", "sd_score", "compression",
-                "compressed", "top_share", "example"]
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame({c: pd.Series(dtype=_DTYPES.get(c, float)) for c in _COLUMNS})
     stats["k"] = stats["k"].astype(int)
     stats["se"] = stats["sd_diff"] / np.sqrt(stats["k"].where(stats["k"] > 0))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -183,9 +188,7 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
     typical = typical_sd(stats)
     stats["compression"] = stats["sd_score"] / typical if typical and typical > 0 else np.nan
     stats["compressed"] = (stats["n_given"] >= min_ratings) & (stats["compression"] < COMPRESSION_LOW)
-    return stats[["rater", "label", "is_person", "rater_name", "rater_unit", "types", "n_given", "k", "ratees",
-                  "leniency", "sd_diff", "se", "z", "lenient", "harsh", "mean_score", "sd_score", "compression",
-                  "compressed", "top_share", "example"]].reset_index(drop=True)
+    return stats[_COLUMNS].reset_index(drop=True)
 
 
 def typical_sd(raters: pd.DataFrame, min_given: int = TYPICAL_MIN_GIVEN) -> float:
@@ -353,6 +356,16 @@ class RaterAnalysis:
     @property
     def empty(self) -> bool:
         return self.raters.empty and self.types.empty
+
+    @property
+    def has_comparable(self) -> bool:
+        """Some rater has a rating that another rater's can be compared with."""
+        return bool((self.raters["k"] > 0).any()) if len(self.raters) else False
+
+    @property
+    def has_compression(self) -> bool:
+        r = self.raters
+        return bool(((r["n_given"] >= self.min_ratings) & r["compression"].notna()).any()) if len(r) else False
 
     @property
     def flagged(self) -> pd.DataFrame:

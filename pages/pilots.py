@@ -22,14 +22,17 @@ st.caption(result.method + f" 筛选：{f.describe()}。")
 
 # --- difference in differences --------------------------------------------------------------------
 st.subheader("加入前后的变化：联系点单位对比其他单位")
-blocks.chart(
-    pilots.did_figure(result),
-    "每格一个指标：点是双重差分（联系点单位加入后比加入前的变化，减去其他单位同期的变化），竖线是 95% 区间；"
-    "红点表示区间不含 0（变化可以确定），灰点表示不能确定。",
-    key="pilots-did",
-)
-blocks.table(pilots.did_display(result), "联系点双重差分", key="pilots-did-table",
-             caption="各指标加入前后的平均（每个单位同等权重）、双重差分和按单位重抽样的 95% 区间。")
+if result.has_did:
+    blocks.chart(
+        pilots.did_figure(result),
+        "每格一个指标：点是双重差分（联系点单位加入后比加入前的变化，减去其他单位同期的变化），竖线是 95% 区间；"
+        "红点表示区间不含 0（变化可以确定），灰点表示不能确定。",
+        key="pilots-did",
+    )
+    blocks.table(pilots.did_display(result), "联系点双重差分", key="pilots-did-table",
+                 caption="各指标加入前后的平均（每个单位同等权重）、双重差分和按单位重抽样的 95% 区间。")
+else:
+    st.caption("无法计算双重差分：需要同时有带加入季度的联系点单位和非联系点单位，并且所选季度跨过加入季度。")
 
 # --- quarterly series -------------------------------------------------------------------------------
 st.subheader("各季度走势")

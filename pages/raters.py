@@ -22,50 +22,55 @@ st.caption(result.method + f" 筛选：{f.describe()}（按被评价人筛选）
 
 # --- leniency -------------------------------------------------------------------------------------
 st.subheader("评价人宽严度")
-points = blocks.chart(
-    raters.leniency_figure(result),
-    "每个点是一名评价人：横轴是可比评价条数，纵轴是他给分比同一被评价人其他评价人的平均高多少分；"
-    "落在虚线外的红点（偏松）、蓝点（偏严）被标记。点击一个点，下方列出他的全部评价。",
-    key="raters-leniency", selectable=True,
-)
-flagged = raters.flagged_table(result)
-if flagged.empty:
-    st.caption("没有被标记的评价人。")
+if not result.has_comparable:
+    st.caption("当前筛选条件下没有可比的评价（每名被评价人同一季度至少要有两名非本人的评价人），无法计算宽严度。")
 else:
-    blocks.table(flagged, "被标记的评价人", key="raters-flagged",
-                 caption="被标记的评价人及依据：宽严度、标准误、可比评价条数，以及一条有代表性的评价。")
+    points = blocks.chart(
+        raters.leniency_figure(result),
+        "每个点是一名评价人：横轴是可比评价条数，纵轴是他给分比同一被评价人其他评价人的平均高多少分；"
+        "落在虚线外的红点（偏松）、蓝点（偏严）被标记。点击一个点，下方列出他的全部评价。",
+        key="raters-leniency", selectable=True,
+    )
+    flagged = raters.flagged_table(result)
+    if flagged.empty:
+        st.caption("没有被标记的评价人。")
+    else:
+        blocks.table(flagged, "被标记的评价人", key="raters-flagged",
+                     caption="被标记的评价人及依据：宽严度、标准误、可比评价条数，以及一条有代表性的评价。")
 
-st.markdown("**查看一名评价人的评价**")
-clicked = None
-if points:
-    data = points[0].get("customdata")
-    clicked = data[0] if isinstance(data, list | tuple) and data else data
-choices = list(result.flagged["rater"]) + [r for r in result.raters["rater"] if r not in set(result.flagged["rater"])]
-labels = dict(zip(result.raters["rater"], result.raters["label"], strict=True))
-if clicked in labels:
-    chosen = clicked
-else:
-    chosen = st.selectbox("评价人（或点击上图中的点）", choices, format_func=lambda r: f"{labels.get(r, r)}（{r}）",
-                          key="raters-pick")
-if chosen:
-    row = result.raters[result.raters["rater"] == chosen].iloc[0]
-    st.markdown(raters.rater_sentence(result, chosen))
-    with common.cursor() as cur:
-        given = raters.rater_ratings(cur, f, chosen)
-    blocks.table(given, f"评价人{chosen}的评价", key="raters-given")
-    if row["is_person"]:
-        blocks.person_link(chosen, f"查看评价人 {row['label']} 的完整记录")
-        if isinstance(row["rater_unit"], str):
-            blocks.unit_link(row["rater_unit"])
+    st.markdown("**查看一名评价人的评价**")
+    clicked = None
+    if points:
+        data = points[0].get("customdata")
+        clicked = data[0] if isinstance(data, list | tuple) and data else data
+    flagged_ids = list(result.flagged["rater"])
+    choices = flagged_ids + [r for r in result.raters["rater"] if r not in set(flagged_ids)]
+    labels = dict(zip(result.raters["rater"], result.raters["label"], strict=True))
+    if clicked in labels:
+        chosen = clicked
+    else:
+        chosen = st.selectbox("评价人（或点击上图中的点）", choices, format_func=lambda r: f"{labels.get(r, r)}（{r}）",
+                              key="raters-pick")
+    if chosen:
+        row = result.raters[result.raters["rater"] == chosen].iloc[0]
+        st.markdown(raters.rater_sentence(result, chosen))
+        with common.cursor() as cur:
+            given = raters.rater_ratings(cur, f, chosen)
+        blocks.table(given, f"评价人{chosen}的评价", key="raters-given")
+        if row["is_person"]:
+            blocks.person_link(chosen, f"查看评价人 {row['label']} 的完整记录")
+            if isinstance(row["rater_unit"], str):
+                blocks.unit_link(row["rater_unit"])
 
 # --- compression and top scores ----------------------------------------------------------------------
 st.subheader("打分集中与高分占比")
-blocks.chart(
-    raters.compression_figure(result),
-    f"每名评价人给分标准差除以典型评价人的标准差（{raters.fmt_num(result.typical_sd)} 分）：1 表示与多数人一样拉得开，"
-    f"低于虚线 {raters.COMPRESSION_LOW} 表示打分很集中。",
-    key="raters-compression",
-)
+if result.has_compression:
+    blocks.chart(
+        raters.compression_figure(result),
+        f"每名评价人给分标准差除以典型评价人的标准差（{raters.fmt_num(result.typical_sd)} 分）：1 表示与多数人一样拉得开，"
+        f"低于虚线 {raters.COMPRESSION_LOW} 表示打分很集中。",
+        key="raters-compression",
+    )
 blocks.table(raters.raters_display(result), "评价人明细", key="raters-all",
              caption="全部评价人：宽严度、给分标准差与离散比、95 分及以上占比（自评不计）。")
 

@@ -267,6 +267,18 @@ def test_page_renders_on_demo(demo_app):
     assert not at.exception and len(at.get("plotly_chart")) == 3
 
 
+def test_page_with_pilots_only(demo_app):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["pilot"] = "联系点单位"
+    at.run()
+    at.switch_page("pages/pilots.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "没有非联系点单位作对照" in at.markdown[0].value
+    assert any("无法计算双重差分" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 3  # series, each pilot, the chosen units; no DiD chart
+
+
 def test_page_with_filters_that_leave_nothing(demo_app, demo_con):
     district, sector = demo_con.execute("""
         SELECT d.district, s.sector

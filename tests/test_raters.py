@@ -218,6 +218,15 @@ def test_filters_that_leave_nothing(small):
     assert raters.rater_table(small, Filters(periods=("2030Q1",))).empty
 
 
+def test_only_self_ratings(small):
+    small.execute("DELETE FROM ratings WHERE rater <> person_id AND rater_type <> '自评'")
+    result = raters.analyse(small, Filters())
+    assert not result.empty and not result.has_comparable and result.raters.empty
+    assert result.types["rater_type"].tolist() == ["自评"] and result.types["compared"].tolist() == [0]
+    assert "没有评价人的打分明显偏松或偏严" in raters.headline(result)
+    assert raters.agreement_sentence(result) is None
+
+
 def test_ratings_of_one_rater(small):
     given = raters.rater_ratings(small, Filters(), "H")
     assert given[["被评价人编号", "分数", "其他评价人平均", "差值"]].fillna(-1).values.tolist() == [
