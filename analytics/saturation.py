@@ -866,16 +866,26 @@ def fig_agreement(agree: Agreement) -> go.Figure:
 
 
 def fig_trend(months: pd.DataFrame) -> go.Figure:
+    """Average saturation and log coverage per month, against the band edges."""
+    fig = go.Figure()
+    for column, name, color in (("saturation", "平均饱和度", NEUTRAL_COLOR), ("coverage", "日志覆盖率", MUTED_COLOR)):
+        fig.add_trace(go.Scatter(x=months["month"], y=months[column], name=name, mode="lines+markers",
+                                 line={"color": color},
+                                 hovertemplate=f"%{{x|%Y年%-m月}} {name} %{{y:.1%}}<extra></extra>"))
+    _band_lines(fig, horizontal=False)
+    top = max(1.2, float(months[["saturation", "coverage"]].max().max() or 0) * 1.1)
+    fig.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, top], yaxis_title="平均饱和度 / 日志覆盖率",
+                      xaxis_tickformat="%Y年%-m月")
+    return fig
+
+
+def fig_trend_bands(months: pd.DataFrame) -> go.Figure:
+    """Share of people in each band, per month (stacked to 100%)."""
     fig = go.Figure()
     for band in SATURATION_BANDS:
         fig.add_trace(go.Bar(x=months["month"], y=months[band], name=band, marker_color=BAND_COLORS[band],
-                             hovertemplate=f"%{{x|%Y年%m月}} {band}：%{{y:.1%}}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=months["month"], y=months["saturation"], name="平均饱和度", mode="lines+markers",
-                             line={"color": NEUTRAL_COLOR}, yaxis="y2",
-                             hovertemplate="%{x|%Y年%m月} 平均饱和度 %{y:.1%}<extra></extra>"))
-    fig.update_layout(barmode="stack", yaxis_tickformat=".0%", yaxis_title="人数占比",
-                      yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "title": "平均饱和度",
-                              "rangemode": "tozero"})
+                             hovertemplate=f"%{{x|%Y年%-m月}} {band}：%{{y:.1%}}<extra></extra>"))
+    fig.update_layout(barmode="stack", yaxis_tickformat=".0%", yaxis_title="人数占比", xaxis_tickformat="%Y年%-m月")
     return fig
 
 

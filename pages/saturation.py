@@ -91,9 +91,12 @@ blocks.chart(sat.fig_bands(o), "每个档次的人数和占比：不饱和（低
 blocks.table(sat.band_table(o), "饱和度档次人数", "sat-bands-table")
 
 if trend is not None and len(trend) > 1:
-    st.markdown("**各月饱和度档次构成与平均饱和度**")
-    blocks.chart(sat.fig_trend(trend), "每月各档次人数占比（柱）和平均饱和度（线，右轴）；看超负荷、不饱和是否集中在某几个月。",
+    st.markdown("**各月平均饱和度和日志覆盖率**")
+    blocks.chart(sat.fig_trend(trend), "每月的平均饱和度（蓝线）和日志覆盖率（灰线）；虚线是 60%、90%、110% 三条档次界线。两条线一起下降，多半是日志没记全。",
                  "sat-trend")
+    st.markdown("**各月饱和度档次构成**")
+    blocks.chart(sat.fig_trend_bands(trend), "每月各档次人数占比，合计 100%；看超负荷、不饱和的人是否集中在某几个月。",
+                 "sat-trend-bands")
     blocks.table(sat.trend_table(trend), "各月饱和度", "sat-trend-table")
 
 # --- units and 处室, with drill-down ------------------------------------------------------------
@@ -130,7 +133,8 @@ dept_pick = clicked(dept_points, 2)
 if dept_pick and len(dept_pick) == 2:
     members = view.people[(view.people["unit"] == dept_pick[0]) & (view.people["dept"] == dept_pick[1])]
     st.markdown(f"#### {dept_pick[0]} · {dept_pick[1]}（{len(members)} 人）")
-    blocks.unit_link(dept_pick[0])
+    if not unit_pick:
+        blocks.unit_link(dept_pick[0])
     blocks.table(sat.people_table(members), "处室人员饱和度", "sat-dept-people")
     for pid in members["person_id"].head(30):
         blocks.person_link(pid)
