@@ -45,10 +45,13 @@ def count(value: int | None, unit: str = "人") -> str:
 
 
 def style(fig, height: int = 420):
-    """Common layout for every plotly figure: font, margins, legend on top."""
+    """Common layout for every plotly figure: font, margins, a horizontal legend above the plot
+    (below it when the figure has a title, so the two never overlap)."""
+    titled = bool(fig.layout.title and fig.layout.title.text)
+    legend = ({"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0} if titled
+              else {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0})
     fig.update_layout(
-        font_family=FONT, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        hoverlabel={"font_family": FONT},
+        font_family=FONT, height=height, margin={"l": 10, "r": 10, "t": 50 if titled else 40, "b": 10},
+        legend=legend, hoverlabel={"font_family": FONT},
     )
     return fig

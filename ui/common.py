@@ -121,13 +121,14 @@ def downloads(frame: pd.DataFrame, file_stem: str, key: str) -> None:
     """CSV (UTF-8 with BOM, opens in Excel) and Excel buttons for one table (also collected for
     「导出本页」)."""
     st.session_state.setdefault(PAGE_TABLES, []).append((file_stem, frame))
+    # Files are built when clicked (on another thread, from the frame alone), not on every rerun.
     left, right, _ = st.columns([1, 1, 4])
     left.download_button(
-        "下载 CSV", exporting.csv_bytes(frame), f"{file_stem}.csv", "text/csv", key=f"{key}-csv",
+        "下载 CSV", lambda: exporting.csv_bytes(frame), f"{file_stem}.csv", "text/csv", key=f"{key}-csv",
         width="stretch",
     )
     right.download_button(
-        "下载 Excel", exporting.excel_bytes({file_stem: frame}), f"{file_stem}.xlsx",
+        "下载 Excel", lambda: exporting.excel_bytes({file_stem: frame}), f"{file_stem}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}-xlsx",
         width="stretch",
     )
