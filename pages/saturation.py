@@ -25,9 +25,10 @@ mode = left.radio("查看", ["单月", "所选期间"], horizontal=True, key="sa
                   help="单月：选一个月；所选期间：左侧筛选的年度或季度内各月合计")
 month = None
 if mode == "单月":
-    month = right.selectbox("月份", month_options, index=month_options.index(latest.strftime("%Y-%m")),
-                            format_func=lambda m: sat.month_label(sat.parse_month(m)), key="sat_month",
-                            help="默认是筛选范围内最近一个有日志的月份")
+    if st.session_state.get("sat_month") not in month_options:  # first visit, or the filters moved on
+        st.session_state["sat_month"] = latest.strftime("%Y-%m")
+    month = right.selectbox("月份", month_options, format_func=lambda m: sat.month_label(sat.parse_month(m)),
+                            key="sat_month", help="默认是筛选范围内最近一个有日志的月份")
 
 with common.cursor() as cur, st.spinner("正在汇总日志……"):
     result = sat.page(cur, f, month, min_group)
