@@ -269,7 +269,10 @@ def quarters_table(quarters: pd.DataFrame, min_group: int = 5) -> pd.DataFrame:
 
 def units_table(units: pd.DataFrame, min_group: int = 5) -> pd.DataFrame:
     rows = []
-    for r in units.sort_values(["flattened_quarters", "mean_sd"], ascending=[False, True]).itertuples(index=False):
+    big = units[units["min_people"] >= min_group].sort_values(["flattened_quarters", "mean_sd"],
+                                                             ascending=[False, True])
+    ordered = pd.concat([big, units[units["min_people"] < min_group].sort_values("unit")])  # small units last
+    for r in ordered.itertuples(index=False):
         small = r.min_people < min_group
         rows.append({
             "单位": r.unit, "季度数": int(r.quarters), "平均人数": f"{r.mean_people:.1f}",
@@ -288,7 +291,10 @@ def units_table(units: pd.DataFrame, min_group: int = 5) -> pd.DataFrame:
 def groups_table(groups: pd.DataFrame, grouping: str, min_group: int = 5) -> pd.DataFrame:
     label, _ = _grouping(grouping)
     rows = []
-    for r in groups.itertuples(index=False):
+    # groups under min_group go last, in name order: their place in a ranking would tell too much
+    ordered = pd.concat([groups[groups["people"] >= min_group],
+                         groups[groups["people"] < min_group].sort_values("group")])
+    for r in ordered.itertuples(index=False):
         small = r.people < min_group
         rows.append({
             label: r.group, "人数": int(r.people), "人次": int(r.scores),
@@ -326,7 +332,7 @@ def chart_title(text: str) -> dict:
     """A figure title at the top of the container that makes room for itself, so it never sits on
     the legend (``figures.style`` puts the legend just above the plot)."""
     return {"text": text, "automargin": True, "yref": "container", "y": 1, "yanchor": "top",
-            "pad": {"t": 4, "b": 14}, "x": 0, "xanchor": "left", "font": {"size": 15}}
+            "pad": {"t": 4, "b": 24}, "x": 0, "xanchor": "left", "font": {"size": 15}}
 
 
 def histogram_figure(histogram: pd.DataFrame, group: str, bin_width: float) -> go.Figure:
@@ -343,7 +349,7 @@ def histogram_figure(histogram: pd.DataFrame, group: str, bin_width: float) -> g
                     customdata=[_bin_label(b, bin_width) for b in g["bin_start"]])
     fig.add_vline(x=TOP_SCORE, line_dash="dot", line_color=MUTED_COLOR,
                   annotation_text="95分", annotation_position="top")
-    fig.update_layout(barmode="stack", xaxis_title="季度考核得分", yaxis_title="人次",
+    fig.update_layout(barmode="stack", xaxis_title="季度考核得分", yaxis_title="人次", legend_traceorder="normal",
                       title=chart_title(f"分数直方图：{group}"))
     return fig
 

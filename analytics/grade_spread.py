@@ -475,7 +475,9 @@ def funnel_table(result: GradeSpread, period: str, adjusted: bool = False) -> pd
     part = result.quarters[(result.quarters["period"] == period) & (result.quarters["people"] > 0)]
     prefix = "adj_" if adjusted else ""
     rows = []
-    for r in part.sort_values("p_value").itertuples(index=False):
+    small_units = part["people"] < result.min_group  # listed last, by name: their rank would tell their P-value
+    ordered = pd.concat([part[~small_units].sort_values("p_value"), part[small_units].sort_values("unit")])
+    for r in ordered.itertuples(index=False):
         d = r._asdict()
         small = r.people < result.min_group
         rows.append({
@@ -508,7 +510,10 @@ def shrunk_table(result: GradeSpread, period: str) -> pd.DataFrame:
 def units_table(result: GradeSpread) -> pd.DataFrame:
     people = result.distinct_people.set_index("unit")["people"]
     rows = []
-    for r in result.units.sort_values(["flagged_quarters", "good_share"], ascending=False).itertuples(index=False):
+    small_units = result.units["unit"].map(lambda u: int(people.get(u, 0)) < result.min_group)
+    ordered = pd.concat([result.units[~small_units].sort_values(["flagged_quarters", "good_share"], ascending=False),
+                         result.units[small_units].sort_values("unit")])  # small units last, by name
+    for r in ordered.itertuples(index=False):
         small = int(people.get(r.unit, 0)) < result.min_group
         rows.append({
             "单位": r.unit, "季度数": int(r.quarters), "定等人次": int(r.person_quarters),
@@ -539,10 +544,21 @@ def quota_breaches(result: GradeSpread) -> pd.DataFrame:
                                        "好等次比例"])
 
 
+def _mix_order(result: GradeSpread) -> list[str]:
+    """全部单位 first, then units by 好 share (highest first), then small units by name: where a small
+    unit sits in a ranking would give its share away."""
+    people = result.distinct_people.set_index("unit")["people"]
+    units = result.mix[result.mix["unit"] != "全部单位"]
+    small = units["unit"].map(lambda u: int(people.get(u, 0)) < result.min_group)
+    ranked = units[~small].sort_values(["好", "unit"], ascending=[False, True])["unit"].tolist()
+    overall = ["全部单位"] if (result.mix["unit"] == "全部单位").any() else []
+    return overall + ranked + sorted(units.loc[small, "unit"])
+
+
 def mix_table(result: GradeSpread) -> pd.DataFrame:
     people = result.distinct_people.set_index("unit")["people"]
     rows = []
-    for r in result.mix.itertuples(index=False):
+    for r in result.mix.set_index("unit").loc[_mix_order(result)].reset_index().itertuples(index=False):
         small = r.unit != "全部单位" and int(people.get(r.unit, 0)) < result.min_group
         row = {"单位": r.unit, "定等人次": int(r.people)}
         for i, grade in enumerate(RATED_GRADES):
@@ -628,8 +644,7 @@ def heatmap_figure(result: GradeSpread) -> go.Figure:
     people = result.distinct_people.set_index("unit")["people"]
     mix = result.mix.set_index("unit")
     overall = mix.loc["全部单位", list(RATED_GRADES)] if "全部单位" in mix.index else None
-    units = mix.drop(index="全部单位", errors="ignore").sort_values("好", ascending=False)
-    rows = ["全部单位", *units.index] if overall is not None else list(units.index)
+    rows = _mix_order(result)
     z, text = [], []
     for unit in rows:
         small = unit != "全部单位" and int(people.get(unit, 0)) < result.min_group

@@ -143,6 +143,7 @@ def test_tables_hide_small_groups(small):
     assert table.loc[("乙局", "2025Q1"), "平均化打分"] == "样本过少"
     assert table.loc[("甲局", "2025Q2"), "95分及以上占比"] == "33.3%"
     assert table.loc[("丙局", "2025Q2"), "平均化打分"] == "是"
+    assert dist.units_table(result.units)["单位"].tolist() == ["丙局", "丁局", "甲局", "乙局"]  # flattened first, small last
     units = dist.units_table(result.units).set_index("单位")
     assert units.loc["乙局", "季内标准差（平均）"] == dist.SMALL
     assert units.loc["丙局", "平均化打分季度数"] == 2

@@ -220,6 +220,8 @@ def test_unit_quarters_on_four_units(four):
         ["丁局", "2025Q1", 12, 4, 12, 8, "100.0%"], ["乙局", "2025Q1", 3, 1, "样本过少", "样本过少", "样本过少"],
         ["丁局", "2025Q2", 12, 4, 12, 8, "100.0%"], ["乙局", "2025Q2", 3, 1, "样本过少", "样本过少", "样本过少"],
     ]
+    assert gs.mix_table(result)["单位"].tolist() == ["全部单位", "丁局", "丙局", "甲局", "乙局"]  # small units last
+    assert list(gs.heatmap_figure(result).data[0].y) == ["全部单位", "丁局", "丙局", "甲局", "乙局"]
     mix = gs.mix_table(result).set_index("单位")
     assert mix.loc["全部单位"].tolist() == [170, "49.4%", "48.2%", "1.2%", "1.2%"]
     assert mix.loc["乙局", "好"] == "样本过少" and mix.loc["甲局", "一般"] == "10.0%"
@@ -228,6 +230,8 @@ def test_unit_quarters_on_four_units(four):
         ["1", "丁局", "97.5%"], ["2", "丙局", f"{(24 + 0.675) / 61:.1%}"], ["3", "甲局", f"{(3 + 0.675) / 11:.1%}"],
         ["—", "乙局", "样本过少"]]
     assert gs.funnel_table(result, "2025Q1").set_index("单位").loc["乙局", "精确二项P值"] == "样本过少"
+    assert gs.funnel_table(result, "2025Q1")["单位"].tolist() == ["丁局", "甲局", "丙局", "乙局"]  # by P, small last
+    assert gs.units_table(result)["单位"].iloc[-1] == "乙局"
     table = gs.units_table(result).set_index("单位")
     assert table.loc["乙局", "好等次比例"] == "样本过少" and table.loc["丙局", "每季度用满名额"] == "是"
     assert "丁局" in gs.headline(result) and "2 个单位共 4 个季度好等次超出40%名额" in gs.headline(result)
