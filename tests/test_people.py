@@ -121,8 +121,10 @@ def test_drill_down_pages_with_filters_that_leave_nothing(demo_app, demo_con):
     at.sidebar.multiselect(key="district").set_value([district])
     at.sidebar.multiselect(key="sector").set_value([sector])
     at.run()
+    assert at.session_state["global_filters"].districts == (district,)
     for page in ("pages/unit.py", "pages/person.py"):
         at.switch_page(page)
         at.run()
         assert not at.exception
+        assert at.session_state["global_filters"].sectors == (sector,)
         assert any("没有数据" in i.value for i in at.info), page
