@@ -43,18 +43,30 @@ WINSOR = 0.10  # Spiegelhalter (2005): z-scores winsorised at the 10th and 90th 
 RATED_GRADES = ("好", "较好", "一般", "较差")
 LOW_GRADES = ("一般", "较差")
 MIN_UNITS_FOR_FIT = 3
+LIMIT_COLUMNS = ["lo95", "hi95", "lo998", "hi998"]
 
 
 # --- exact binomial tails ------------------------------------------------------------------------
 
+_LOG_FACTORIALS = np.zeros(1)  # log k! for k = 0.., from math.lgamma, grown on demand
+
+
+def _log_factorials(n: int) -> np.ndarray:
+    global _LOG_FACTORIALS
+    if len(_LOG_FACTORIALS) <= n:
+        size = max(n + 1, 2 * len(_LOG_FACTORIALS))
+        _LOG_FACTORIALS = np.array([math.lgamma(k + 1) for k in range(size)])
+    return _LOG_FACTORIALS[: n + 1]
+
+
 def _log_pmf(n: int, p: float) -> np.ndarray:
     """log P(X = k) for k = 0..n, X ~ Binomial(n, p), 0 < p < 1."""
     k = np.arange(n + 1, dtype=float)
-    log_choose = math.lgamma(n + 1) - np.array([math.lgamma(i + 1) + math.lgamma(n - i + 1) for i in range(n + 1)])
-    return log_choose + k * math.log(p) + (n - k) * math.log1p(-p)
+    lf = _log_factorials(n)
+    return lf[n] - lf - lf[::-1] + k * math.log(p) + (n - k) * math.log1p(-p)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)
 def _tails(n: int, p: float) -> tuple[np.ndarray, np.ndarray]:
     """(upper, lower): upper[k] = P(X ≥ k) and lower[k] = P(X ≤ k) for k = 0..n.
 
@@ -95,29 +107,48 @@ def binom_cdf(x: int, n: int, p: float) -> float:
     return float(_tails(int(n), float(p))[1][int(x)])
 
 
-def upper_limit_count(n: int, p: float, alpha: float) -> int:
+def _upper_count(upper: np.ndarray, alpha: float) -> int:
     """The smallest k with P(X ≥ k + 1) < alpha: x is flagged high exactly when x > k."""
-    upper = _tails(int(n), float(p))[0]
-    above = np.nonzero(np.append(upper[1:], 0.0) < alpha)[0]
-    return int(above[0])
+    return int(np.nonzero(np.append(upper[1:], 0.0) < alpha)[0][0])
+
+
+def _lower_count(lower: np.ndarray, alpha: float) -> int:
+    """The largest k with P(X ≤ k − 1) < alpha: x is flagged low exactly when x < k."""
+    return int(np.nonzero(np.concatenate(([0.0], lower[:-1])) < alpha)[0][-1])
+
+
+def upper_limit_count(n: int, p: float, alpha: float) -> int:
+    return _upper_count(_tails(int(n), float(p))[0], alpha)
 
 
 def lower_limit_count(n: int, p: float, alpha: float) -> int:
-    """The largest k with P(X ≤ k − 1) < alpha: x is flagged low exactly when x < k."""
-    lower = _tails(int(n), float(p))[1]
-    below = np.nonzero(np.concatenate(([0.0], lower[:-1])) < alpha)[0]
-    return int(below[-1])
+    return _lower_count(_tails(int(n), float(p))[1], alpha)
+
+
+def _limits_from_tails(n: int, upper: np.ndarray, lower: np.ndarray) -> dict[str, float]:
+    return {
+        "lo95": _lower_count(lower, ALPHA_95) / n, "hi95": _upper_count(upper, ALPHA_95) / n,
+        "lo998": _lower_count(lower, ALPHA_FLAG) / n, "hi998": _upper_count(upper, ALPHA_FLAG) / n,
+    }
 
 
 def exact_limits(n: int, p0: float) -> dict[str, float]:
     """Funnel limits (as shares) at n: lo95, hi95, lo998, hi998. A share strictly above hi998 has
     P(X ≥ x) < 0.001; strictly above hi95, P(X ≥ x) < 0.025 (and the same below the lower ones)."""
     if n <= 0:
-        return {"lo95": math.nan, "hi95": math.nan, "lo998": math.nan, "hi998": math.nan}
-    return {
-        "lo95": lower_limit_count(n, p0, ALPHA_95) / n, "hi95": upper_limit_count(n, p0, ALPHA_95) / n,
-        "lo998": lower_limit_count(n, p0, ALPHA_FLAG) / n, "hi998": upper_limit_count(n, p0, ALPHA_FLAG) / n,
-    }
+        return dict.fromkeys(LIMIT_COLUMNS, math.nan)
+    return _limits_from_tails(n, *_tails(int(n), float(p0)))
+
+
+def _exact_row(n: int, x: int, p0: float, cap: int) -> dict[str, float]:
+    """Everything exact for one unit-quarter from one pair of tails: the P-value P(X ≥ x), the
+    funnel limits at n, and P(X = cap), the chance of landing exactly on the quota."""
+    if n <= 0:
+        return {"p_value": math.nan, **dict.fromkeys(LIMIT_COLUMNS, math.nan), "p_at_cap": math.nan}
+    upper, lower = _tails(int(n), float(p0))
+    p_at_cap = float(upper[cap] - (upper[cap + 1] if cap < n else 0.0)) if 0 <= cap <= n else 0.0
+    return {"p_value": float(upper[x]) if 0 < x <= n else (1.0 if x <= 0 else 0.0),
+            **_limits_from_tails(n, upper, lower), "p_at_cap": p_at_cap}
 
 
 def adjusted_limits(n: int, p0: float, phi: float) -> dict[str, float]:
@@ -258,7 +289,6 @@ def unit_quarter_grades(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.
 
 # --- statistics ----------------------------------------------------------------------------------
 
-LIMIT_COLUMNS = ["lo95", "hi95", "lo998", "hi998"]
 PERIOD_COLUMNS = ["period", "units", "people", "good", "p0", "low_share", "phi", "a", "b", "fit_note"]
 
 
@@ -283,12 +313,12 @@ def _add_unit_quarter_stats(grades: pd.DataFrame, periods: pd.DataFrame, quota: 
     rated = q["people"] > 0
     q["good_share"] = np.where(rated, q["good"] / q["people"].where(rated, 1), np.nan)
     q["low_share"] = np.where(rated, (q["general"] + q["poor"]) / q["people"].where(rated, 1), np.nan)
-    q["p_value"] = [binom_sf(x, n, p) if n > 0 else math.nan for x, n, p in zip(q["good"], q["people"], q["p0"],
-                                                                                   strict=True)]
+    q["quota_cap"] = np.floor(quota * q["people"] + 1e-9).astype(int)
+    exact = pd.DataFrame([_exact_row(int(n), int(x), float(p), int(c)) for n, x, p, c in
+                          zip(q["people"], q["good"], q["p0"].fillna(0.5), q["quota_cap"], strict=True)],
+                         index=q.index, columns=["p_value", *LIMIT_COLUMNS, "p_at_cap"])
+    q[exact.columns] = exact
     q["inflation_flag"] = (q["p_value"] < ALPHA_FLAG).fillna(False).astype(bool)
-    limits = pd.DataFrame([exact_limits(int(n), float(p)) if n > 0 else exact_limits(0, 0.5)
-                           for n, p in zip(q["people"], q["p0"], strict=True)], index=q.index, columns=LIMIT_COLUMNS)
-    q[LIMIT_COLUMNS] = limits
     adj = pd.DataFrame([adjusted_limits(int(n), float(p), float(f)) if n > 0 and not math.isnan(f)
                         else adjusted_limits(0, 0.5, 1.0)
                         for n, p, f in zip(q["people"], q["p0"], q["phi"], strict=True)], index=q.index,
@@ -298,7 +328,6 @@ def _add_unit_quarter_stats(grades: pd.DataFrame, periods: pd.DataFrame, quota: 
     q["adj_flag"] = (q["good_share"] > q["adj_hi998"]).fillna(False).astype(bool)
     q["low_flag"] = (q["good_share"] < q["lo998"]).fillna(False).astype(bool)
     q["shrunk_good_share"] = (q["good"] + q["a"]) / (q["people"] + q["a"] + q["b"])
-    q["quota_cap"] = np.floor(quota * q["people"] + 1e-9).astype(int)
     q["quota_status"] = np.select(
         [q["people"] == 0, q["good"] > q["quota_cap"], q["good"] == q["quota_cap"]],
         ["无人定等", "超出名额", "用满名额"], "未用满")
@@ -316,36 +345,35 @@ def _unit_stats(q: pd.DataFrame, periods: pd.DataFrame, min_group: int) -> pd.Da
     of landing exactly on the cap every quarter if the number of 好 followed Binomial(n, p0); over
     few quarters a small unit can be at the cap by chance (e.g. 0.24 a quarter for 12 people).
     """
-    low_rate = periods.set_index("period")["low_share"]
-    rows = []
-    for unit, g in q[q["people"] > 0].groupby("unit", sort=True):
-        n, x = g["people"], g["good"]
-        low = int((g["general"] + g["poor"]).sum())
-        # chance of no 一般 or worse in all these quarters if the unit had each quarter's overall rate
-        r = g["period"].map(low_rate).to_numpy(float)
-        log_p_none = float(np.sum(n.to_numpy() * np.log1p(-np.minimum(r, 1 - 1e-12))))
-        capped = g["quota_cap"] > 0
-        # chance of 好 landing exactly on the cap in every one of these quarters if it followed p0
-        log_p_cap = float(sum(math.log(max(binom_sf(c, n_, p) - binom_sf(c + 1, n_, p), 1e-300))
-                              for c, n_, p in zip(g["quota_cap"], n, g["p0"], strict=True)))
-        rows.append({
-            "unit": unit, "quarters": len(g), "min_people": int(n.min()), "person_quarters": int(n.sum()),
-            "good": int(x.sum()), "good_share": float(x.sum() / n.sum()),
-            "mean_shrunk": float(g["shrunk_good_share"].mean()) if g["shrunk_good_share"].notna().any() else math.nan,
-            "flagged_quarters": int(g["inflation_flag"].sum()),
-            "adj_flagged_quarters": int(g["adj_flag"].sum()),
-            "first_flagged": g.loc[g["inflation_flag"], "period"].min() if g["inflation_flag"].any() else None,
-            "low": low, "low_share": low / float(n.sum()),
-            "p_no_low": math.exp(log_p_none) if low == 0 else math.nan,
-            "at_cap_quarters": int((g["quota_status"] == "用满名额").sum()),
-            "over_cap_quarters": int((g["quota_status"] == "超出名额").sum()),
-            "cap_quarters": int(capped.sum()),
-            "p_all_at_cap": math.exp(log_p_cap),
-        })
+    g = q[q["people"] > 0]
+    r = g["period"].map(periods.set_index("period")["low_share"]).to_numpy(float)
+    g = g.assign(
+        low=g["general"] + g["poor"],
+        # log chance of no 一般 or worse in the quarter if the unit had the quarter's overall rate
+        log_none=g["people"] * np.log1p(-np.minimum(r, 1 - 1e-12)),
+        # log chance of 好 landing exactly on the cap if it followed Binomial(n, p0)
+        log_cap=np.log(np.maximum(g["p_at_cap"].to_numpy(float), 1e-300)),
+        flagged_period=g["period"].where(g["inflation_flag"]),
+        at_cap=g["quota_status"] == "用满名额", over_cap=g["quota_status"] == "超出名额", capped=g["quota_cap"] > 0,
+    )
+    u = g.groupby("unit", sort=True).agg(
+        quarters=("period", "count"), min_people=("people", "min"), person_quarters=("people", "sum"),
+        good=("good", "sum"), mean_shrunk=("shrunk_good_share", "mean"), flagged_quarters=("inflation_flag", "sum"),
+        adj_flagged_quarters=("adj_flag", "sum"), first_flagged=("flagged_period", "min"), low=("low", "sum"),
+        log_none=("log_none", "sum"), at_cap_quarters=("at_cap", "sum"), over_cap_quarters=("over_cap", "sum"),
+        cap_quarters=("capped", "sum"), log_cap=("log_cap", "sum"),
+    ).reset_index()
+    u["good_share"] = u["good"] / u["person_quarters"]
+    u["low_share"] = u["low"] / u["person_quarters"]
+    u["p_no_low"] = np.where(u["low"] == 0, np.exp(u["log_none"]), np.nan)
+    u["p_all_at_cap"] = np.exp(u["log_cap"])
+    u["first_flagged"] = u["first_flagged"].astype(object).where(u["first_flagged"].notna(), None)
     cols = ["unit", "quarters", "min_people", "person_quarters", "good", "good_share", "mean_shrunk",
             "flagged_quarters", "adj_flagged_quarters", "first_flagged", "low", "low_share", "p_no_low",
             "at_cap_quarters", "over_cap_quarters", "cap_quarters", "p_all_at_cap"]
-    u = pd.DataFrame(rows, columns=cols)
+    u = u[cols].astype({c: int for c in ("quarters", "min_people", "person_quarters", "good", "flagged_quarters",
+                                         "adj_flagged_quarters", "low", "at_cap_quarters", "over_cap_quarters",
+                                         "cap_quarters")})
     u["compression_flag"] = (u["p_no_low"] < ALPHA_FLAG).fillna(False).astype(bool)
     u["follows_quota"] = ((u["quarters"] >= 2) & (u["min_people"] >= min_group)
                           & (u["at_cap_quarters"] == u["quarters"]))
