@@ -98,6 +98,23 @@ def test_a_share_above_the_998_limit_is_exactly_a_p_value_below_0001(p0):
             assert (x / n < lo) == (gs.binom_cdf(x, n, p0) < 0.001), (n, x)
 
 
+def test_false_alarms_under_the_binomial_null_stay_near_one_in_a_thousand():
+    # 500 units × 12 quarters whose 好 counts really are Binomial(n, 0.33): every flag is a false
+    # alarm. The exact test keeps each below 0.1% (less for small n, as the binomial is discrete): the
+    # sum of the 6,000 exact chances is 3.7 expected flags (at most 6 by the 0.1% bound); asserted: at
+    # most 12 (P(Poisson(3.7) > 12) < 0.0001). Found: 6.
+    rng = np.random.default_rng(20261121)
+    n = np.repeat(rng.integers(5, 120, 500), 12)
+    x = rng.binomial(n, 0.33)
+    grades = pd.DataFrame({"unit": np.repeat([f"U{i}" for i in range(500)], 12),
+                           "period": [f"{2023 + q // 4}Q{q % 4 + 1}" for q in range(12)] * 500,
+                           "people": n, "good": x, "fair": n - x, "general": 0, "poor": 0, "uncertain": 0,
+                           "mean_score": 85.0, "sd_score": 4.0})
+    periods = gs._period_stats(grades)
+    flags = int(gs._add_unit_quarter_stats(grades, periods, 0.4)["inflation_flag"].sum())
+    assert flags <= 12, flags
+
+
 def test_overdispersion_phi_by_hand():
     # p0 = 0.5, n = 4: shares 0, ¼, ½, ¾, 1 give z = −2, −1, 0, 1, 2; the 10th/90th percentiles
     # (linear) are ∓1.6, so φ = (1.6² + 1 + 0 + 1 + 1.6²)/5 = 1.424.
