@@ -564,8 +564,8 @@ def quota_breaches(result: GradeSpread) -> pd.DataFrame:
     part = result.quarters[result.quarters["quota_status"] == "超出名额"].sort_values(["period", "unit"])
     rows = [{
         "单位": r.unit, "考核周期": r.period, "定等人数": int(r.people), "好等次名额": int(r.quota_cap),
-        "好等次人数": SMALL if r.people < result.min_group else int(r.good),
-        "超出人数": SMALL if r.people < result.min_group else int(r.good - r.quota_cap),
+        "好等次人数": SMALL if r.people < result.min_group else str(int(r.good)),  # text: one type per column
+        "超出人数": SMALL if r.people < result.min_group else str(int(r.good - r.quota_cap)),
         "好等次比例": SMALL if r.people < result.min_group else _p(r.good_share),
     } for r in part.itertuples(index=False)]
     return pd.DataFrame(rows, columns=["单位", "考核周期", "定等人数", "好等次名额", "好等次人数", "超出人数",

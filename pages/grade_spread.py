@@ -35,7 +35,9 @@ if f.categories or f.role:
 st.subheader("好等次比例漏斗图")
 periods = list(result.periods["period"])
 left, right = st.columns([1, 2])
-period = left.selectbox("考核周期", periods, index=len(periods) - 1, key="gs-period")
+if st.session_state.get("gs-period") not in periods:
+    st.session_state["gs-period"] = periods[-1]  # the latest quarter, also when the filters change
+period = left.selectbox("考核周期", periods, key="gs-period")
 limits = right.radio("控制线", ["精确二项（默认）", "过度离散调整（Spiegelhalter 2005）"], horizontal=True,
                      key="gs-limits",
                      help="精确二项控制线假定各单位真实比例相同；若单位之间本来就差异较大（过度离散），"
@@ -61,7 +63,8 @@ blocks.table(gs.funnel_table(result, period, adjusted), f"漏斗图_{period}", "
 # --- one unit's trend (picked on the funnel plot or below) ---------------------------------------
 st.subheader("单位好等次比例趋势")
 units = sorted(result.units["unit"])
-flagged = result.units.sort_values(["flagged_quarters", "good_share"], ascending=False)["unit"]
+big = result.units[result.units["min_people"] >= min_group]
+flagged = (big if len(big) else result.units).sort_values(["flagged_quarters", "good_share"], ascending=False)["unit"]
 clicked = None
 if picked:
     data = picked[0].get("customdata")
