@@ -64,7 +64,7 @@ def test_planted_patterns_reach_the_command_line(demo_db):
     for planted in PLANTED["harsh_raters"]:
         assert raters[planted["rater"]]["harsh_flag"] is True
     saturation = report(demo_db, "saturation", "--month", "2025-03")
-    assert 0 < min(r["saturation"] for r in saturation) and all(r["workdays"] == saturation[0]["workdays"]
+    assert min(r["saturation"] for r in saturation) > 0 and all(r["workdays"] == saturation[0]["workdays"]
                                                                  for r in saturation)
     patterns = report(demo_db, "patterns", "--year", "2024")
     assert all(isinstance(r["grades"], list) and len(r["grades"]) <= 4 for r in patterns)
