@@ -316,6 +316,13 @@ def chart(page: Page, title_part: str) -> Locator:
     raise AssertionError(f"no chart titled …{title_part}… on {page.url}; titles: {titles}")
 
 
+def chart_under(page: Page, heading: str) -> Locator:
+    """The first plotly chart after the heading (st.subheader) that contains ``heading``."""
+    return main(page).locator(
+        f"xpath=.//*[self::h2 or self::h3][contains(normalize-space(.), '{heading}')]"
+        "/following::*[@data-testid='stPlotlyChart'][1]")
+
+
 def chart_traces(frame: Locator) -> list[dict]:
     """Each trace's type, name and data as plotly holds them (for before/after comparisons)."""
     return frame.evaluate(
