@@ -1026,6 +1026,7 @@ def build_demo(con: duckdb.DuckDBPyConnection, seed: int = DEFAULT_SEED,
             INSERT INTO worklog_daily
             SELECT person_id, work_date, hh / 2.0, k FROM _demo_pd ORDER BY work_date, person_id
         """)
+        store.refresh_worklog_monthly(con)
         con.execute(_monthly_sql(), {"seed": seed, "batch": batch_ids["monthly"], "first": first,
                                      "last": last, "y0": first.year})
         con.execute(_annual_sql(), {"seed": seed, "batch": batch_ids["annual"]})

@@ -764,7 +764,8 @@ def _create_missing_units(cur: duckdb.DuckDBPyConnection, batch_id: int,
 
 
 def refresh_worklog_daily(cur: duckdb.DuckDBPyConnection, keys_sql: str) -> None:
-    """Recompute the daily-hours pre-aggregate for the (person_id, work_date) pairs of a query."""
+    """Recompute the daily and monthly log pre-aggregates for the (person_id, work_date) pairs of a
+    query."""
     cur.execute("DROP TABLE IF EXISTS refresh_keys")
     cur.execute(f"CREATE TEMP TABLE refresh_keys AS {keys_sql}")
     cur.execute("""
@@ -778,6 +779,8 @@ def refresh_worklog_daily(cur: duckdb.DuckDBPyConnection, keys_sql: str) -> None
             ON w.person_id = k.person_id AND w.work_date = k.work_date
         GROUP BY ALL
     """)
+    store.refresh_worklog_monthly(
+        cur, "SELECT DISTINCT person_id, date_trunc('month', work_date)::DATE AS month FROM refresh_keys")
 
 
 # --- history and undo -----------------------------------------------------------------------

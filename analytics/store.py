@@ -2,7 +2,8 @@
 
 One table per kind of export (see ``KIND_TABLES``), each row tagged with the import batch that
 stored it. Rows replaced by a later import move to ``<table>__replaced`` so an undo can put them
-back. ``worklog_daily`` is a pre-aggregate (hours per person and day) kept in step by the importer.
+back. ``worklog_daily`` (hours per person and day) and ``worklog_monthly`` (hours and logged days per
+person and month) are pre-aggregates kept in step by the importer, undo and the demo generator.
 """
 
 from __future__ import annotations
@@ -160,8 +161,26 @@ def _v1(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_V1_INDEXES)
 
 
+_V2_MONTHLY = """
+CREATE TABLE worklog_monthly (
+    person_id       VARCHAR NOT NULL,
+    month           DATE NOT NULL,     -- first day of the month
+    hours           DOUBLE NOT NULL,   -- every logged hour of the month, working day or not
+    logged_days     INTEGER NOT NULL,  -- days with at least one log row
+    logged_workdays INTEGER NOT NULL,  -- working days (official calendar) with at least one log row
+    entries         INTEGER NOT NULL
+);
+"""
+
+
+def _v2(con: duckdb.DuckDBPyConnection) -> None:
+    """Monthly log pre-aggregate: saturation and coverage pages read a row per person-month."""
+    con.execute(_V2_MONTHLY)
+    refresh_worklog_monthly(con)
+
+
 # Numbered migrations; each runs in its own transaction and bumps the stored version.
-MIGRATIONS = [(1, _v1)]
+MIGRATIONS = [(1, _v1), (2, _v2)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -254,6 +273,34 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def refresh_worklog_monthly(con: duckdb.DuckDBPyConnection, keys_sql: str | None = None) -> None:
+    """Recompute ``worklog_monthly`` from ``worklog_daily``: every row, or only the person-months of
+    the (person_id, month) pairs a query returns."""
+    if keys_sql is None:
+        con.execute("DELETE FROM worklog_monthly")
+        scope, join = "", ""
+    else:
+        con.execute("DROP TABLE IF EXISTS monthly_keys")
+        con.execute(f"CREATE TEMP TABLE monthly_keys AS {keys_sql}")
+        con.execute("""
+            DELETE FROM worklog_monthly m USING monthly_keys k
+            WHERE m.person_id = k.person_id AND m.month = k.month
+        """)
+        scope = "WHERE d.work_date >= (SELECT min(month) FROM monthly_keys) " \
+                "AND d.work_date < (SELECT max(month) FROM monthly_keys) + INTERVAL 1 MONTH"
+        join = "SEMI JOIN monthly_keys k ON d.person_id = k.person_id " \
+               "AND date_trunc('month', d.work_date)::DATE = k.month"
+    con.execute(f"""
+        INSERT INTO worklog_monthly
+        SELECT d.person_id, date_trunc('month', d.work_date)::DATE AS month, sum(d.hours),
+               count(*), count(*) FILTER (WHERE c.is_workday), sum(d.entries)
+        FROM worklog_daily d {join}
+        LEFT JOIN workday_calendar c ON c.day = d.work_date
+        {scope}
+        GROUP BY ALL
+    """)
 
 
 def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

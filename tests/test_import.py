@@ -139,6 +139,10 @@ def test_utf16_unicode_text_logs_with_units_mixed_dates_and_serials(con, setting
         ("P001", dt.date(2025, 3, 5), 7.5, 1), ("P001", dt.date(2025, 3, 6), 7.5, 1),
         ("P002", dt.date(2025, 3, 5), 7.0, 2),
     ]
+    # 2025-03-05 and 03-06 are a Wednesday and a Thursday: working days.
+    assert rows(con, "SELECT * FROM worklog_monthly ORDER BY ALL") == [
+        ("P001", dt.date(2025, 3, 1), 15.0, 2, 2, 2), ("P002", dt.date(2025, 3, 1), 7.0, 1, 1, 2),
+    ]
 
 
 def test_utf8_bom_monthly_reconciliation(con, settings, roster, tmp_path):
@@ -443,6 +447,8 @@ def test_big_log_file_keeps_exact_row_numbers_around_skipped_footer_lines(con, s
     assert (result.status, result.rows) == ("loaded", n)
     assert rows(con, "SELECT sum(hours), count(*) FROM worklogs") == [(0.5 * (n - 1) + 1, n)]
     assert rows(con, "SELECT sum(hours), sum(entries) FROM worklog_daily") == [(0.5 * (n - 1) + 1, n)]
+    assert rows(con, "SELECT sum(hours), sum(entries), sum(logged_days) FROM worklog_monthly") == [
+        (0.5 * (n - 1) + 1, n, n)]
 
 
 def test_dry_run_checks_without_writing(con, settings, roster, tmp_path):
