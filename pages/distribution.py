@@ -13,8 +13,7 @@ labels = {label: key for key, (label, _) in dist.GROUPINGS.items()}
 grouping_label = st.session_state.get("dist-grouping", "单位")  # the selector is drawn further down
 
 st.title("分数分布")
-with common.cursor() as cur:
-    result = dist.score_distribution(cur, f, labels.get(grouping_label, "unit"), min_group)
+result = common.compute(dist.score_distribution, f, labels.get(grouping_label, "unit"), min_group)
 
 if result.empty:
     blocks.empty()

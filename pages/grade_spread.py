@@ -14,8 +14,7 @@ min_group = settings.min_group_size
 quota = gs.configured_quota(settings.raw)
 
 st.title("等次分布")
-with common.cursor() as cur:
-    result = gs.grade_spread(cur, f, min_group, quota)
+result = common.compute(gs.grade_spread, f, min_group, quota)
 
 if result.empty:
     blocks.empty()

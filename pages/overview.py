@@ -11,8 +11,7 @@ router.enter()
 f = sidebar.current()
 config = common.settings()
 st.title("总览")
-with common.cursor() as cur:
-    ov = overview(cur, f)
+ov = common.compute(overview, f)
 if ov.empty:
     blocks.empty()
     st.stop()
@@ -26,12 +25,11 @@ st.markdown(headline + "。")
 
 st.subheader("需要关注的发现")
 findings = []
-with st.spinner("正在汇总各页的发现……"), common.cursor() as cur:
-    for name in FINDING_MODULES:
-        try:
-            findings += findings_of(cur, name, f, config.min_group_size)
-        except Exception as exc:  # one analysis failing must not take the overview down
-            st.warning(f"有一项分析暂时无法汇总（{name}）：{exc}")
+for name in FINDING_MODULES:
+    try:
+        findings += common.compute(findings_of, name, f, config.min_group_size)
+    except Exception as exc:  # one analysis failing must not take the overview down
+        st.warning(f"有一项分析暂时无法汇总（{name}）：{exc}")
 if not findings:
     st.success("在当前筛选范围内，各页都没有需要特别关注的发现。")
 for finding in findings:

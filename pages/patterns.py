@@ -13,8 +13,7 @@ router.enter()
 f = sidebar.current()
 min_group = common.settings().min_group_size
 st.title("好/一般 走势")
-with common.cursor() as cur:
-    result = patterns.grade_patterns(cur, f, min_group)
+result = common.compute(patterns.grade_patterns, f, min_group)
 if result.empty:
     blocks.empty()
     st.stop()

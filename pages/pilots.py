@@ -10,8 +10,7 @@ router.enter()
 st.title("联系点对比")
 f = sidebar.current()
 min_group = common.settings().min_group_size
-with common.cursor() as cur:
-    result = pilots.analyse(cur, f, min_group=min_group)
+result = common.compute(pilots.analyse, f, min_group=min_group)
 
 if result.empty:
     blocks.empty()

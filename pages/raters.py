@@ -10,8 +10,7 @@ router.enter()
 st.title("评价人分析")
 f = sidebar.current()
 min_group = common.settings().min_group_size
-with common.cursor() as cur:
-    result = raters.analyse(cur, f, min_group=min_group)
+result = common.compute(raters.analyse, f, min_group=min_group)
 
 if result.empty:
     blocks.empty("当前筛选条件下没有评价明细。请放宽左侧的筛选条件，或在「数据导入」页导入评价明细。")

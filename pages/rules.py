@@ -20,8 +20,7 @@ except ConfigError as exc:
     st.error(f"规则设置有误，无法检查：{exc}")
     st.stop()
 
-with common.cursor() as cur:
-    result = rules.check_rules(cur, f, cfg, settings.min_group_size)
+result = common.compute(rules.check_rules, f, cfg, settings.min_group_size)
 common.method(result.method)
 
 summary = result.summary

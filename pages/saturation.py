@@ -30,8 +30,7 @@ if mode == "单月":
     month = right.selectbox("月份", month_options, format_func=lambda m: sat.month_label(sat.parse_month(m)),
                             key="sat_month", help="默认是筛选范围内最近一个有日志的月份")
 
-with common.cursor() as cur, st.spinner("正在汇总日志……"):
-    result = sat.page(cur, f, month, min_group)
+result = common.compute(sat.page, f, month, min_group)
 view, link, agree, trend, band_months = (result.view, result.grades, result.agreement, result.trend,
                                          result.band_months)
 

@@ -3,8 +3,10 @@ work, the demo-data banner, and table downloads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -52,6 +54,22 @@ def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
         yield cur
     finally:
         cur.close()
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner="正在计算，请稍候……")
+def _compute(module: str, name: str, version: tuple, args: tuple, kwargs: tuple) -> Any:
+    fn = getattr(importlib.import_module(module), name)
+    with cursor() as cur:
+        return fn(cur, *args, **dict(kwargs))
+
+
+def compute(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(cursor, *args, **kwargs)``, cached per arguments (the filters among them) and per state of
+    the data: a view seen before, by anyone, comes back at once, and any import or undo starts afresh.
+    Arguments must be hashable values (Filters is)."""
+    with cursor() as cur:
+        version = store.data_version(cur)
+    return _compute(fn.__module__, fn.__qualname__, version, args, tuple(sorted(kwargs.items())))
 
 
 @st.cache_resource(show_spinner=False)
