@@ -56,7 +56,8 @@ def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
         cur.close()
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner="正在计算，请稍候……")
+# Bounded: at city scale one entry can hold tens of MB, and the app must stay under 2 GB.
+@st.cache_data(max_entries=32, ttl=3600, show_spinner="正在计算，请稍候……")
 def _compute(module: str, name: str, version: tuple, args: tuple, kwargs: tuple) -> Any:
     fn = getattr(importlib.import_module(module), name)
     with cursor() as cur:
