@@ -33,8 +33,9 @@ def browser():
     problem = harness.browser_problem()
     if problem:
         _cannot_run(problem)
-    from playwright.sync_api import Error, sync_playwright
+    from playwright.sync_api import Error, expect, sync_playwright
 
+    expect.set_options(timeout=harness.STEP_TIMEOUT_MS)  # a page run can take a while on two busy cores
     pw = sync_playwright().start()
     try:
         chromium = harness.launch(pw)

@@ -214,6 +214,11 @@ def problems(page: Page) -> list[str]:
     return found
 
 
+def selectbox(page: Page, label: str) -> Locator:
+    """The input of an ``st.selectbox`` in the main area; its value is the option shown."""
+    return main(page).locator(f"[data-testid='stSelectbox'] input[aria-label='{label}']")
+
+
 def chips(page: Page, label: str) -> list[str]:
     """The values chosen in one of the sidebar multiselects."""
     box = sidebar(page).locator("[data-testid='stMultiSelect']").filter(
