@@ -34,3 +34,26 @@ def demo_con(tmp_path_factory):
     demo.build_demo(connection)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def demo_app(tmp_path, monkeypatch, demo_con):
+    """The app (under AppTest) on a copy of the session's demo store, with default configuration and
+    empty caches. Yields the folder holding the copy."""
+    import shutil
+
+    import streamlit as st
+
+    demo_con.execute("CHECKPOINT")  # everything in the file itself, so that the copy is complete
+    source = demo_con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    shutil.copy(source, tmp_path / "app.duckdb")
+    monkeypatch.setenv("KAOHE_DB", str(tmp_path / "app.duckdb"))
+    monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
+    monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "1")
+    monkeypatch.setenv("KAOHE_CONFIG", str(tmp_path / "absent.toml"))  # defaults, whatever config.toml says
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield tmp_path
+    st.cache_resource.clear()
+    st.cache_data.clear()

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
+from apptools import empty_combination
 from streamlit.testing.v1 import AppTest
 
 from analytics import distribution as dist
@@ -210,33 +209,6 @@ def test_demo_planted_flat_units_score_in_their_range(demo_con):
 
 
 # --- the page ------------------------------------------------------------------------------------
-
-@pytest.fixture
-def demo_app(tmp_path, monkeypatch, demo_con):
-    """The app on a copy of the session's demo store (building the demo again would cost seconds)."""
-    demo_con.execute("CHECKPOINT")  # everything in the file itself, so that the copy is complete
-    source = demo_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-                              ).fetchall()[0][0]
-    shutil.copy(source, tmp_path / "app.duckdb")
-    monkeypatch.setenv("KAOHE_DB", str(tmp_path / "app.duckdb"))
-    monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
-    monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "1")
-    monkeypatch.setenv("KAOHE_CONFIG", str(tmp_path / "absent.toml"))  # default quota, whatever config.toml says
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-def empty_combination(con) -> tuple[str, str]:
-    """A district and a sector that no unit has together: selecting both leaves nobody."""
-    return con.execute("""
-        SELECT d.district, s.sector
-        FROM (SELECT DISTINCT district FROM units) d, (SELECT DISTINCT sector FROM units) s
-        WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.district = d.district AND u.sector = s.sector)
-        ORDER BY ALL LIMIT 1
-    """).fetchall()[0]
 
 
 def test_page_renders_on_demo_data_and_when_empty(demo_app, demo_con):

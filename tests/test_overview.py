@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
@@ -61,18 +60,6 @@ def test_every_analysis_reports_findings_on_demo(demo_con):
         assert all(f.page.startswith("pages/") and f.title and f.detail for f in found), name
     titles = [f.title for f in findings_of(demo_con.cursor(), "raters", Filters())]
     assert any("偏松" in t for t in titles) and any("偏严" in t for t in titles)
-
-
-@pytest.fixture
-def demo_app(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAOHE_DB", str(tmp_path / "app.duckdb"))
-    monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
-    monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "1")
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def test_overview_page_on_demo_and_with_nothing_selected(demo_app, demo_con):

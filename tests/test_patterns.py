@@ -6,13 +6,11 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analytics import patterns, store
@@ -273,22 +271,6 @@ def test_demo_tiny_and_inflated_units(demo_patterns):
 
 
 # --- the page ------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def demo_app(tmp_path, monkeypatch, demo_con):
-    """The app on a copy of the session's demo store (building the demo again would cost seconds)."""
-    demo_con.execute("CHECKPOINT")  # everything in the file itself, so that the copy is complete
-    source = demo_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-                              ).fetchall()[0][0]
-    shutil.copy(source, tmp_path / "app.duckdb")
-    monkeypatch.setenv("KAOHE_DB", str(tmp_path / "app.duckdb"))
-    monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
-    monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "1")
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield tmp_path
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def open_page(filters: dict[str, list[str]] | None = None) -> AppTest:

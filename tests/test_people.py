@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
+from apptools import empty_combination
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
@@ -65,18 +65,6 @@ def test_person_history_has_every_kind_and_respects_filters(small):
     assert person_history(small, "nobody") is None
 
 
-@pytest.fixture
-def demo_app(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAOHE_DB", str(tmp_path / "app.duckdb"))
-    monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
-    monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "1")
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
 def test_drill_down_pages_render_on_demo_data(demo_app):
     from analytics.demo import PLANTED
 
@@ -102,16 +90,6 @@ def test_drill_down_pages_render_on_demo_data(demo_app):
     assert not at.exception
     assert any(people["姓名"].iloc[0] in s.value for s in at.subheader)
     assert len(at.get("plotly_chart")) == 1
-
-
-def empty_combination(con) -> tuple[str, str]:
-    """A district and a sector that no unit has together: selecting both leaves nobody."""
-    return con.execute("""
-        SELECT d.district, s.sector
-        FROM (SELECT DISTINCT district FROM units) d, (SELECT DISTINCT sector FROM units) s
-        WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.district = d.district AND u.sector = s.sector)
-        ORDER BY ALL LIMIT 1
-    """).fetchall()[0]
 
 
 def test_drill_down_pages_with_filters_that_leave_nothing(demo_app, demo_con):

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analytics import pilots
@@ -240,17 +239,6 @@ def test_compare_units_keeps_the_chosen_order(demo_result):
 
 
 # --- the page ------------------------------------------------------------------------------------
-
-@pytest.fixture
-def demo_app(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAOHE_DB", str(tmp_path / "app.duckdb"))
-    monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
-    monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "1")
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def test_page_renders_on_demo(demo_app):

@@ -4,11 +4,9 @@ overrides and invalid-config messages, the report, the planted breaches of the d
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analytics import store
@@ -343,23 +341,6 @@ def test_demo_half_rule_flags_more_but_keeps_the_planted(demo_con):
 
 
 # --- the page ----------------------------------------------------------------------------------------
-
-@pytest.fixture
-def demo_app(tmp_path, monkeypatch, demo_con):
-    """The app on a copy of the session's demo store (building the demo again would cost seconds)."""
-    demo_con.execute("CHECKPOINT")  # everything in the file itself, so that the copy is complete
-    source = demo_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-                              ).fetchall()[0][0]
-    shutil.copy(source, tmp_path / "app.duckdb")
-    monkeypatch.setenv("KAOHE_DB", str(tmp_path / "app.duckdb"))
-    monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
-    monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "1")
-    monkeypatch.setenv("KAOHE_CONFIG", str(tmp_path / "absent.toml"))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield tmp_path
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def open_page(filters: dict[str, list[str]] | None = None) -> AppTest:

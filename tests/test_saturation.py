@@ -5,15 +5,13 @@ page under AppTest."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import shutil
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
+from apptools import empty_combination
 from streamlit.testing.v1 import AppTest
 
 from analytics import saturation as sat
@@ -383,22 +381,6 @@ def test_demo_leader_rating_follows_the_logs(demo_con):
 
 # --- the page -------------------------------------------------------------------------------------
 
-@pytest.fixture
-def demo_app(demo_con, tmp_path, monkeypatch):
-    """The app on a copy of the session's demo store (checkpointed first, so the file is whole)."""
-    demo_con.execute("CHECKPOINT")
-    db = tmp_path / "app.duckdb"
-    shutil.copy(demo_con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-                .fetchall()[0][0], db)
-    monkeypatch.setenv("KAOHE_DB", str(db))
-    monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
-    monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "1")
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
 
 def test_page_renders_on_demo_data(demo_app):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -418,14 +400,6 @@ def test_page_renders_on_demo_data(demo_app):
     at.radio(key="sat_mode").set_value("所选期间").run()
     assert not at.exception, [e.value for e in at.exception]
     assert "2023年1月至2025年12月" in at.markdown[0].value
-
-
-def empty_combination(con) -> tuple[str, str]:
-    """A district and a sector that no unit has together: selecting both leaves nobody."""
-    districts = [r[0] for r in con.execute("SELECT DISTINCT district FROM units ORDER BY 1").fetchall()]
-    sectors = [r[0] for r in con.execute("SELECT DISTINCT sector FROM units ORDER BY 1").fetchall()]
-    pairs = set(con.execute("SELECT district, sector FROM units").fetchall())
-    return next(p for p in itertools.product(districts, sectors) if p not in pairs)
 
 
 def test_page_with_filters_that_leave_nothing(demo_app, demo_con):
