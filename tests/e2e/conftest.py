@@ -128,9 +128,11 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not _NOT_RUN:
         return
+    terminalreporter.write_sep("!", red=True, bold=True)
     for message in _NOT_RUN:
-        terminalreporter.write_sep("!", message, red=True, bold=True)
+        terminalreporter.write_line(message, red=True, bold=True)
     terminalreporter.write_line(
-        "The end-to-end tests in tests/e2e were skipped. Install Chromium and fonts "
-        "(apt-get install -y chromium fonts-noto-cjk) to run them; on CI they fail instead.",
+        "The end-to-end tests in tests/e2e did not run (skipped here; on CI they fail). To run them: "
+        "apt-get install -y chromium fonts-noto-cjk, and pip install -r requirements-dev.txt.",
         red=True, bold=True)
+    terminalreporter.write_sep("!", red=True, bold=True)

@@ -289,9 +289,10 @@ _POINTS_JS = """(chart) => {
   chart.querySelectorAll('.scatterlayer .trace, .barlayer .trace').forEach((tr, t) => {
     const cd = tr.__data__; const trace = cd && cd[0] && cd[0].trace;
     tr.querySelectorAll('.point').forEach((pt, k) => {
-      const d = pt.__data__;
+      const d = pt.__data__; const r = pt.getBoundingClientRect();
       out.push({trace: t, k: k, name: trace ? trace.name : null, type: trace ? trace.type : null,
-                custom: trace && trace.customdata && d ? trace.customdata[d.i] : null});
+                custom: trace && trace.customdata && d ? trace.customdata[d.i] : null,
+                width: r.width, height: r.height});
     });
   });
   return out;
