@@ -107,6 +107,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
+def load_average() -> str:
+    return ", ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
 @dataclass
 class Timing:
     """One figure: a warm-up (or first) run and the timed runs after it."""
@@ -151,12 +155,20 @@ def machine() -> dict[str, str]:
     import streamlit
 
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    code = "?"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "app.py", "analytics", "ui", "pages"],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.split("\n")
+        changed = [line[3:] for line in dirty if line.strip()]
+        code = f"commit {head}" + (f", with uncommitted changes in {', '.join(changed)}" if changed else "")
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     return {
         "CPU": cpu, "cores": f"{os.cpu_count()} ({usable} usable by this process)", "RAM": ram,
         "OS": platform.platform(), "Python": platform.python_version(), "duckdb": duckdb.__version__,
         "streamlit": streamlit.__version__, "pandas": pd.__version__, "numpy": numpy.__version__,
-        "plotly": plotly.__version__, "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "plotly": plotly.__version__, "code": code, "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "load average at start (1, 5, 15 min)": load,
     }
 
@@ -658,6 +670,7 @@ class Results:
     pandas_load_seconds: float | None = None
     imports: ImportResult | None = None
     rss: list[tuple[str, float]] = field(default_factory=list)
+    load: list[tuple[str, str]] = field(default_factory=list)  # (phase, load average at its end)
     command: str = ""
 
 
@@ -826,6 +839,14 @@ def render_markdown(r: Results, notes: str) -> str:
         for k, v in r.rss:
             w(f"| {k} | {v:,.0f} MB |")
         w("")
+    if r.load:
+        w("## How busy the machine was\n")
+        w("Load average (1, 5, 15 min) at the end of each phase; above 2 the two cores were shared with other "
+          "work and the times of that phase are inflated accordingly.\n")
+        w("| phase | load average |\n|---|---|")
+        for k, v in r.load:
+            w(f"| {k} | {v} |")
+        w("")
 
     if r.profiles:
         w("## Where the time goes\n")
@@ -903,12 +924,14 @@ def main() -> None:
         if not args.skip_browser:
             log("1. the app in a browser")
             r.browser = browse(db, pages, district, person, workdir)
+            r.load.append(("browser", load_average()))
             if r.browser.skipped:
                 log(f"  skipped: {r.browser.skipped}")
         con = store.connect(db)
         filter_sets = {"default": Filters(), "district": Filters(districts=(district,))}
         log("2. page analytics")
         r.analytics = time_page_analytics(con, pages, filter_sets, args.runs)
+        r.load.append(("page analytics", load_average()))
         r.rss.append(("the page analytics", peak_rss_mb()))
         log("3. profiles")
         slow = sorted(r.analytics.items(), key=lambda kv: -kv[1].median)
@@ -929,6 +952,7 @@ def main() -> None:
         if not args.skip_render:
             log("4. full renders (AppTest)")
             r.renders = time_renders(db, pages, args.runs, person)
+            r.load.append(("AppTest renders", load_average()))
             gc.collect()
         r.rss.append((SERVING, peak_rss_mb()))
 
@@ -940,6 +964,7 @@ def main() -> None:
             r.pandas_load_seconds = time.perf_counter() - start
             log(f"  read the raw tables in {r.pandas_load_seconds:.1f} s")
             r.pandas = pandas_baselines.run(con, frames, args.runs, log=log)
+            r.load.append(("ours against pandas", load_average()))
             del frames
             con.close()
             gc.collect()
@@ -948,6 +973,7 @@ def main() -> None:
         if not args.skip_import:
             log("6. the 1M-row import")
             r.imports = time_import(args.import_rows, args.runs, workdir)
+            r.load.append(("import", load_average()))
             log(f"  read_csv {r.imports.read_csv.median:.2f} s, importer {r.imports.importer.median:.2f} s, "
                 f"{r.imports.ratio:.1f}x")
             r.rss.append(("the import", peak_rss_mb()))
