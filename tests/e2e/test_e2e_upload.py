@@ -9,20 +9,46 @@ import re
 from pathlib import Path
 
 import harness
+import pytest
 from harness import expect
 
 from analytics import samples
 
 
-def upload(page, path: Path) -> None:
-    """Choose a file the way a user does: the uploader's button opens the file chooser."""
+def upload(page, *paths: Path) -> None:
+    """Choose files the way a user does: the uploader's button opens the file chooser."""
     with page.expect_file_chooser() as chooser:
         harness.main(page).locator("[data-testid='stFileUploaderDropzone'] button").click()
-    chooser.value.set_files(str(path))
+    chooser.value.set_files([str(p) for p in paths])
 
 
 def expander(page, text: str):
     return harness.main(page).locator("[data-testid='stExpander'] summary").filter(has_text=text)
+
+
+def history(page) -> dict[str, dict[str, str]]:
+    """The 导入历史 table as shown, newest batch first: batch number → row."""
+    table = harness.dataframe_with(page, "批次")
+    head = harness.dataframe_header(table)
+    rows = [dict(zip(head, r, strict=True)) for r in harness.dataframe_rows(table)]
+    return {r["批次"]: r for r in rows}
+
+
+def undo(page, batch: str, name: str) -> None:
+    """Undo one batch from the form on the import page: pick it, confirm, press 撤销."""
+    form = harness.main(page).locator("[data-testid='stForm']")
+    picker = form.locator("input[aria-label='撤销一次导入']")
+    picker.click()
+    picker.fill("")
+    picker.press_sequentially(f"批次 {batch}：")
+    page.get_by_role("option", name=re.compile(f"^批次 {batch}：")).click()
+    expect(picker).to_have_value(re.compile(f"^批次 {batch}：{re.escape(name)}"))
+    box = form.get_by_role("checkbox", name="我确认要撤销这次导入")
+    if not box.is_checked():
+        form.get_by_text("我确认要撤销这次导入").click()
+    form.get_by_role("button", name="撤销").click()
+    expect(harness.main(page).locator("[data-testid='stAlertContentSuccess']")).to_contain_text(f"已撤销批次 {batch}")
+    harness.wait_idle(page)
 
 
 def quarterly_coverage(app, page) -> str:
@@ -100,31 +126,52 @@ def test_a_sample_is_imported_listed_and_undone(app, page):
     harness.wait_idle(page)
     expect(expander(page, name).filter(has_text="✅ 已导入")).to_have_count(1)
 
-    history = harness.dataframe_with(page, "批次")
-    head = harness.dataframe_header(history)
-    newest = dict(zip(head, harness.dataframe_rows(history)[0], strict=True))  # newest batch first
+    newest = next(iter(history(page).values()))  # newest batch first
     assert newest["文件"] == name and newest["状态"] == "有效" and newest["行数"] == str(rows), newest
     batch = newest["批次"]
 
     assert quarterly_coverage(app, page).endswith("2026Q1")  # the import reached the store
 
     harness.open_url(page, app.url("/import_data"))
-    form = harness.main(page).locator("[data-testid='stForm']")
-    picker = form.locator("input[aria-label='撤销一次导入']")
-    picker.click()
-    picker.fill("")
-    picker.press_sequentially(f"批次 {batch}：")
-    page.get_by_role("option", name=re.compile(f"^批次 {batch}：")).click()
-    expect(picker).to_have_value(re.compile(f"^批次 {batch}：{re.escape(name)}"))
-    form.get_by_text("我确认要撤销这次导入").click()
-    form.get_by_role("button", name="撤销").click()
-    expect(harness.main(page).locator("[data-testid='stAlertContentSuccess']")).to_contain_text(f"已撤销批次 {batch}")
-    harness.wait_idle(page)
+    undo(page, batch, name)
     # The history drawn above the form in that same run still says 有效; a fresh look shows the undo.
     harness.open_url(page, app.url("/import_data"))
-    history = harness.dataframe_with(page, "批次")
-    undone = next(dict(zip(head, r, strict=True)) for r in harness.dataframe_rows(history) if r[0] == batch)
+    undone = history(page)[batch]
     assert undone["状态"].startswith("已撤销"), undone
     assert harness.problems(page) == []
 
     assert quarterly_coverage(app, page).endswith("2025Q4")  # and the undo took it out again
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "APP BUG (data loss): after 撤销 the form still shows the undone batch in 撤销一次导入, the history above "
+    "still says 有效 and 我确认要撤销这次导入 stays ticked; pressing 撤销 again undoes a DIFFERENT batch (the next "
+    "active one, which the user never picked), without a new confirmation. Remove this mark when fixed."))
+def test_pressing_undo_twice_undoes_nothing_else(app, page):
+    """Two samples are imported at once (two batches of our own, so the store ends clean either way);
+    the newer batch is undone, then 撤销 is pressed once more as a user who still sees 有效 would."""
+    ours = {samples.F_QUARTERLY_XLSX, samples.F_MONTHLY}
+    harness.open_url(page, app.url("/import_data"))
+    upload(page, *[app.samples / name for name in sorted(ours)])
+    for name in ours:
+        expect(expander(page, name)).to_contain_text("✅ 可导入")
+    harness.main(page).get_by_role("button", name="导入 2 个文件").click()
+    expect(harness.main(page).get_by_text("导入完成")).to_be_visible()
+
+    harness.open_url(page, app.url("/import_data"))
+    (b_new, r_new), (b_old, r_old) = list(history(page).items())[:2]  # newest first
+    assert {r_new["文件"], r_old["文件"]} == ours and r_new["状态"] == r_old["状态"] == "有效"
+    older = r_old["文件"]
+    try:
+        undo(page, b_new, r_new["文件"])
+        form = harness.main(page).locator("[data-testid='stForm']")
+        form.get_by_role("button", name="撤销").click()  # once more, as the screen still invites
+        page.wait_for_timeout(500)
+        harness.wait_idle(page)
+        harness.open_url(page, app.url("/import_data"))
+        assert history(page)[b_old]["状态"] == "有效", f"pressing 撤销 twice also undid batch {b_old} ({older})"
+    finally:  # leave the store as the demo was
+        harness.open_url(page, app.url("/import_data"))
+        for batch, row in history(page).items():
+            if row["文件"] in ours and row["状态"] == "有效":
+                undo(page, batch, row["文件"])
