@@ -7,7 +7,6 @@ import re
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import harness
-import pytest
 from harness import expect
 
 from analytics.demo import PLANTED
@@ -55,12 +54,9 @@ def test_grade_spread_opens_with_a_planted_unit_and_links_to_its_people(app, pag
     assert harness.dataframe_row_count(quarters) >= 4, "the person's quarterly history is (almost) empty"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "APP BUG: blocks.unit_link (st.page_link with query_params={'unit': …}) clicked inside a session "
-    "opens /unit?unit=… but the sidebar 单位 filter stays empty, so 单位人员 lists all units; the URL-bound "
-    "multiselect keeps its session value and ignores the new query parameter. A fresh load of the same URL "
-    "works. Remove this mark when fixed."))
 def test_unit_link_clicked_in_the_session_filters_the_unit_page(app, page):
+    """The same link clicked inside the session (it once left the URL-bound 单位 filter empty, so
+    单位人员 listed every unit)."""
     harness.open_url(page, app.url("/grade_spread"))
     link, unit = unit_link(page)
     link.click()
@@ -69,6 +65,9 @@ def test_unit_link_clicked_in_the_session_filters_the_unit_page(app, page):
     assert harness.query(page) == {"unit": [unit]}
     assert harness.chips(page, "单位") == [unit]
     expect(harness.main(page)).to_contain_text("1 个单位、", timeout=5_000)
+    table = harness.dataframe_with(page, "姓名")
+    header = harness.dataframe_header(table)
+    assert {r[header.index("单位")] for r in harness.dataframe_rows(table)} == {unit}
 
 
 def test_clicking_a_flagged_unit_on_the_funnel_plot_shows_its_trend(app, page):
