@@ -53,6 +53,21 @@ def store_state() -> tuple:
         return store.data_version(cur)
 
 
+def undo_chosen() -> None:
+    """Runs before the page redraws, so the history and the form below show the state after the undo,
+    and the confirmation has to be given again for the next one."""
+    if not st.session_state.get("undo-sure"):
+        st.session_state["undo-flash"] = ("warning", "请先勾选「我确认要撤销这次导入」。")
+        return
+    try:
+        message = importer.undo(common.connection(), st.session_state["undo-batch"], common.APP_USER)
+        st.session_state["undo-flash"] = ("success", message)
+        st.session_state.pop("check_key", None)
+    except importer.UndoError as exc:
+        st.session_state["undo-flash"] = ("error", str(exc))
+    st.session_state["undo-sure"] = False
+
+
 def show(results: list[importer.TableResult], labels: dict[str, str], with_preview: bool) -> None:
     for r in results:
         where = f"{r.file}｜{r.sheet}" if r.sheet else r.file
@@ -130,22 +145,17 @@ else:
     st.caption("每个文件的每张表是一个批次。撤销一个批次会删除它写入的数据，并恢复被它替换的数据。")
     st.dataframe(table, hide_index=True, width="stretch")
     common.downloads(table, "导入历史", "history")
+    flash = st.session_state.pop("undo-flash", None)
+    if flash:
+        getattr(st, flash[0])(flash[1])
     active = table[table["状态"] == "有效"]
     if not active.empty:
-        options = {f"批次 {r.批次}：{r.文件}{'｜' + r.工作表 if r.工作表 else ''}（{r.数据类型}，{r.行数:,} 行）": r.批次
-                   for r in active.itertuples()}
+        labels = {r.批次: f"批次 {r.批次}：{r.文件}{'｜' + r.工作表 if r.工作表 else ''}（{r.数据类型}，{r.行数:,} 行）"
+                  for r in active.itertuples()}
         with st.form("undo"):
-            chosen = st.selectbox("撤销一次导入", list(options))
-            sure = st.checkbox("我确认要撤销这次导入")
-            if st.form_submit_button("撤销"):
-                if not sure:
-                    st.warning("请先勾选确认。")
-                else:
-                    try:
-                        st.success(importer.undo(common.connection(), options[chosen], common.APP_USER))
-                        st.session_state.pop("check_key", None)
-                    except importer.UndoError as exc:
-                        st.error(str(exc))
+            st.selectbox("撤销一次导入", list(labels), format_func=labels.get, key="undo-batch")
+            st.checkbox("我确认要撤销这次导入", key="undo-sure")
+            st.form_submit_button("撤销", on_click=undo_chosen)
 
 if has_demo:
     st.divider()

@@ -23,9 +23,32 @@ def _store_state() -> tuple:
         return store.data_version(cur)
 
 
+MULTI_KEYS = ("year", "quarter", "district", "level", "sector", "unit", "category")
+SINGLE_KEYS = ("pilot", "role")
+SEEN_KEY = "_query_seen"
+
+
+def _adopt_links(valid: dict[str, list[str]]) -> None:
+    """A link inside the session (``st.page_link(..., query_params=...)``, e.g. 查看单位人员) changes the
+    URL, but a URL-bound widget keeps its session value. So a query parameter that changed since the
+    last run is taken into the widget's state before the widget is drawn. A change made in the widget
+    itself updates the URL to match, so it is never undone here."""
+    seen = st.session_state.setdefault(SEEN_KEY, {})
+    for key in MULTI_KEYS + SINGLE_KEYS:
+        now = st.query_params.get_all(key)
+        if key in seen and now != seen[key] and now and all(v in valid[key] for v in now):
+            st.session_state[key] = now if key in MULTI_KEYS else now[0]
+        seen[key] = now
+
+
 def render() -> Filters:
     """Draw the filter widgets (every page) and remember the Filters for the page."""
     opts = _options(str(common.settings().db_path), _store_state())
+    _adopt_links({
+        "year": [str(y) for y in opts["years"]], "quarter": opts["periods"], "district": opts["districts"],
+        "level": opts["levels"], "sector": opts["sectors"], "unit": opts["units"], "category": opts["categories"],
+        "pilot": ["全部", *flt.PILOT_LABELS.values()], "role": ["全部", *flt.ROLE_LABELS.values()],
+    })
     bar = st.sidebar
     bar.header("筛选")
 
