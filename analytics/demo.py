@@ -13,6 +13,25 @@ pseudo-random number is a DuckDB ``hash`` of the seed, a constant tag and the ro
 period, day…) mapped to [0, 1), so the result does not depend on thread count or row order
 (aggregates that feed decisions are exact integer sums for the same reason). Bulk rows are made
 in SQL (``range``, ``unnest``, joins with ``workday_calendar``), never in a Python loop per row.
+Person-days, log rows and ``worklog_daily`` are made ``Scale.log_chunk_months`` months at a time
+(the city: a quarter, about 1.2M person-days and 2.7M log rows), each piece sorted by
+(work_date, person_id) and the pieces in date order, so both tables are stored in date order
+(zone maps skip row groups outside a date filter) while sorts and memory stay small; the chunk
+size does not change a single value (tested). ``worklog_monthly`` is then filled by
+``store.refresh_worklog_monthly``. The build runs with at most two threads.
+
+Scales
+------
+* ``small`` (default): 4 districts, 62 units, 1,505 people, 1.9M log rows; about 2.5 s of CPU.
+* ``city`` (issue 4): 12 districts (the four above plus 云溪区, 石桥区, 柳塘区, 鹤鸣县, 雁回县,
+  梧岗县, 青萍县, 栖云县), 35 sectors in the city and in every district (the small scale's 13
+  plus the party committee's 纪委监委, 组织部, 宣传部, 统战部, 政法委, more government bureaus
+  and the 总工会, 共青团, 妇联) and 53 乡镇街道 per district: 1,092 units (towns 8–15 people,
+  bureaus 8–100, median 23), 19,989 people, 33M log rows (a logged day has 1, 2 or 3 entries
+  with probability 15/40/45 % instead of 40/40/20 %), 14M person-days. About 55 s of CPU and
+  1.8 GB peak memory on a 2-core machine; about 300 MB on disk. The small city's units are all
+  there, with other sizes, so the planted roles name the same units (``planted_for(SCALES["city"])``
+  gives the person ids).
 
 Baseline (what a "clean" unit looks like)
 ----------------------------------------
@@ -35,7 +54,7 @@ Baseline (what a "clean" unit looks like)
   and an average of at least 85, at most 20 % of the unit (rounded down); two or more 一般 or an
   average below 75 gives 基本称职, two or more 较差 不称职.
 
-Planted patterns (small scale; the names and ids are in ``PLANTED``)
+Planted patterns (small scale ids in ``PLANTED``; city ids from ``planted_for``)
 --------------------------------------------------------------------
 (a) ``inflated_flat_units``: 西岭区自然资源局, 南川县市场监督管理局, 北原县教育局 — every
     score in 90.0–92.0 and everyone 好 except, in about half the quarters, the lowest scorer.
@@ -64,11 +83,15 @@ Planted patterns (small scale; the names and ids are in ``PLANTED``)
     2024Q1) are also flagged as flattened scoring and quota-capped (每季度好等次用满名额).
 
 Nothing else is planted; with about 60 units × 12 quarters, a rare chance flag (for example
-flattened scoring in a small unit) is possible.
+flattened scoring in a small unit) is possible. At city scale (13,000 unit-quarters) such chance
+findings are expected and measured (docs/demo-data.md): flattened scoring in about 0.45 % of the
+unplanted unit-quarters (units of 7–16 people), a handful of units with no 一般 in three years,
+an occasional small unit whose 好 count sits at the quota every quarter.
 
 Adding a scale: put a ``Scale`` in ``SCALES`` (more districts, more towns, more people); the
 layout, planted roles and SQL do not change, as long as the scale keeps the four districts and
-the sectors the planted roles name (``planted_for`` raises if a named unit or person is missing).
+the sectors the planted roles name (``planted_for`` raises ``DemoError`` if a named unit,
+department or person is missing, or a 上级 rater would not lead a department).
 """
 
 from __future__ import annotations
@@ -76,6 +99,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -103,9 +128,28 @@ class Scale:
     towns_per_district: int
     tiny_units: tuple[tuple[str, str, int], ...]  # (name, sector, size) at city level
     min_unit_size: int = 8
+    town_weight: float = 1.0  # size weight of a 乡镇街道 (a bureau's weight is its sector's)
+    size_low: float = 0.8  # a unit's size is weight × (size_low + size_range × a stable fraction)
+    size_range: float = 0.4
+    entry_split: tuple[float, float] = (0.4, 0.8)  # P(1 log entry a day), P(1 or 2); else 3
+    log_chunk_months: int = 12 * 100  # logs are made this many months at a time (memory)
 
 
 _SMALL_DISTRICTS = (("东湖区", "区"), ("西岭区", "区"), ("南川县", "县"), ("北原县", "县"))
+_CITY_DISTRICTS = _SMALL_DISTRICTS + (
+    ("云溪区", "区"), ("石桥区", "区"), ("柳塘区", "区"), ("鹤鸣县", "县"),
+    ("雁回县", "县"), ("梧岗县", "县"), ("青萍县", "县"), ("栖云县", "县"),
+)
+# Every sector with a unit in the city and in each district at city scale: the small scale's
+# thirteen, the party committee's departments, more government bureaus, people's organisations.
+_ALL_SECTORS = (
+    "公安", "检察", "法院", "司法", "自然资源", "财政", "教育", "卫健", "市场监管", "税务",
+    "人社", "生态环境", "应急管理",
+    "纪检监察", "组织", "宣传", "统战", "政法委",
+    "发改", "工信", "民政", "住建", "交通", "水利", "农业农村", "商务", "文旅", "审计", "统计",
+    "医保", "退役军人", "城管",
+    "工会", "共青团", "妇联",
+)
 
 SCALES: dict[str, Scale] = {
     "small": Scale(
@@ -120,9 +164,24 @@ SCALES: dict[str, Scale] = {
         towns_per_district=2,
         tiny_units=((f"{CITY}史志办公室", "史志", 4),),
     ),
-    # A "city" scale (about 1,100 units, 20,000 people, 30M+ log rows) only needs an entry
-    # here: e.g. 12 districts, all sectors in every district, about 45 towns per district
-    # (town names beyond the hand-picked ones are generated) and people=20_000.
+    # The whole city (issue 4): 12 districts, 35 sectors (the party committees' departments,
+    # the government's bureaus, the people's organisations) in the city and in every district,
+    # 53 towns per district; about 1,100 units, 20,000 people and 31M log rows.
+    "city": Scale(
+        name="city",
+        years=(2023, 2024, 2025),
+        people=20_000,
+        districts=_CITY_DISTRICTS,
+        city_sectors=_ALL_SECTORS,
+        district_sectors=_ALL_SECTORS,
+        towns_per_district=53,
+        tiny_units=((f"{CITY}史志办公室", "史志", 4),),
+        town_weight=0.34,
+        size_low=0.7,
+        size_range=0.6,
+        entry_split=(0.15, 0.55),
+        log_chunk_months=3,
+    ),
 }
 
 # --- Sectors: unit names, head titles, categories, departments -----------------------------
@@ -142,11 +201,40 @@ _SECTOR_NAMES: dict[str, tuple[str, str, str]] = {
     "人社": ("{c}人力资源和社会保障局", "{d}人力资源和社会保障局", "{d}人力资源和社会保障局"),
     "生态环境": ("{c}生态环境局", "{d}生态环境分局", "{d}生态环境分局"),
     "应急管理": ("{c}应急管理局", "{d}应急管理局", "{d}应急管理局"),
+    # city scale only
+    "纪检监察": ("{c}纪委监委", "{d}纪委监委", "{d}纪委监委"),
+    "组织": ("中共{c}委组织部", "中共{d}委组织部", "中共{d}委组织部"),
+    "宣传": ("中共{c}委宣传部", "中共{d}委宣传部", "中共{d}委宣传部"),
+    "统战": ("中共{c}委统战部", "中共{d}委统战部", "中共{d}委统战部"),
+    "政法委": ("中共{c}委政法委员会", "中共{d}委政法委员会", "中共{d}委政法委员会"),
+    "发改": ("{c}发展和改革委员会", "{d}发展和改革局", "{d}发展和改革局"),
+    "工信": ("{c}工业和信息化局", "{d}工业和信息化局", "{d}工业和信息化局"),
+    "民政": ("{c}民政局", "{d}民政局", "{d}民政局"),
+    "住建": ("{c}住房和城乡建设局", "{d}住房和城乡建设局", "{d}住房和城乡建设局"),
+    "交通": ("{c}交通运输局", "{d}交通运输局", "{d}交通运输局"),
+    "水利": ("{c}水利局", "{d}水利局", "{d}水利局"),
+    "农业农村": ("{c}农业农村局", "{d}农业农村局", "{d}农业农村局"),
+    "商务": ("{c}商务局", "{d}商务局", "{d}商务局"),
+    "文旅": ("{c}文化广电和旅游局", "{d}文化广电和旅游局", "{d}文化广电和旅游局"),
+    "审计": ("{c}审计局", "{d}审计局", "{d}审计局"),
+    "统计": ("{c}统计局", "{d}统计局", "{d}统计局"),
+    "医保": ("{c}医疗保障局", "{d}医疗保障局", "{d}医疗保障局"),
+    "退役军人": ("{c}退役军人事务局", "{d}退役军人事务局", "{d}退役军人事务局"),
+    "城管": ("{c}城市管理局", "{d}城市管理局", "{d}综合行政执法局"),
+    "工会": ("{c}总工会", "{d}总工会", "{d}总工会"),
+    "共青团": ("共青团{c}委员会", "共青团{d}委员会", "共青团{d}委员会"),
+    "妇联": ("{c}妇女联合会", "{d}妇女联合会", "{d}妇女联合会"),
 }
-_HEAD_TITLE = {"公安": "局长", "检察": "检察长", "法院": "院长", "史志": "主任"}
+_HEAD_TITLE = {"公安": "局长", "检察": "检察长", "法院": "院长", "史志": "主任",
+               "纪检监察": "书记", "组织": "部长", "宣传": "部长", "统战": "部长", "政法委": "书记",
+               "工会": "主席", "共青团": "书记", "妇联": "主席"}
 _SIZE_WEIGHT = {"公安": 2.4, "法院": 1.5, "检察": 1.2, "税务": 1.4, "市场监管": 1.1,
                 "自然资源": 1.0, "财政": 0.85, "教育": 0.8, "卫健": 0.8, "司法": 0.7,
-                "人社": 0.8, "生态环境": 0.7, "应急管理": 0.6, "乡镇街道": 1.0}
+                "人社": 0.8, "生态环境": 0.7, "应急管理": 0.6, "乡镇街道": 1.0,
+                "纪检监察": 1.0, "组织": 0.6, "宣传": 0.45, "统战": 0.35, "政法委": 0.4,
+                "发改": 0.7, "工信": 0.5, "民政": 0.55, "住建": 0.8, "交通": 0.8, "水利": 0.55,
+                "农业农村": 0.9, "商务": 0.45, "文旅": 0.6, "审计": 0.5, "统计": 0.4, "医保": 0.45,
+                "退役军人": 0.4, "城管": 1.0, "工会": 0.35, "共青团": 0.3, "妇联": 0.3}
 # (main category, share, second category, share); the rest (and leaders) 综合管理类
 _CATEGORIES = {
     "公安": ("执法勤务类", 0.72, "警务技术类", 0.10),
@@ -164,6 +252,28 @@ _CATEGORIES = {
     "应急管理": ("行政执法类", 0.55, "专业技术类", 0.05),
     "乡镇街道": ("行政执法类", 0.15, "专业技术类", 0.03),
     "史志": ("综合管理类", 0.0, "专业技术类", 0.25),
+    "纪检监察": ("综合管理类", 0.0, "专业技术类", 0.02),
+    "组织": ("综合管理类", 0.0, "专业技术类", 0.03),
+    "宣传": ("综合管理类", 0.0, "专业技术类", 0.05),
+    "统战": ("综合管理类", 0.0, "专业技术类", 0.03),
+    "政法委": ("综合管理类", 0.0, "专业技术类", 0.03),
+    "发改": ("综合管理类", 0.0, "专业技术类", 0.08),
+    "工信": ("综合管理类", 0.0, "专业技术类", 0.08),
+    "民政": ("综合管理类", 0.0, "专业技术类", 0.05),
+    "住建": ("行政执法类", 0.30, "专业技术类", 0.12),
+    "交通": ("行政执法类", 0.50, "专业技术类", 0.08),
+    "水利": ("行政执法类", 0.20, "专业技术类", 0.15),
+    "农业农村": ("行政执法类", 0.35, "专业技术类", 0.12),
+    "商务": ("综合管理类", 0.0, "专业技术类", 0.05),
+    "文旅": ("行政执法类", 0.30, "专业技术类", 0.08),
+    "审计": ("综合管理类", 0.0, "专业技术类", 0.20),
+    "统计": ("综合管理类", 0.0, "专业技术类", 0.20),
+    "医保": ("行政执法类", 0.20, "专业技术类", 0.08),
+    "退役军人": ("综合管理类", 0.0, "专业技术类", 0.03),
+    "城管": ("行政执法类", 0.65, "专业技术类", 0.03),
+    "工会": ("综合管理类", 0.0, "专业技术类", 0.02),
+    "共青团": ("综合管理类", 0.0, "专业技术类", 0.02),
+    "妇联": ("综合管理类", 0.0, "专业技术类", 0.02),
 }
 _DEPTS = {
     "公安": ("办公室", "指挥中心", "刑事侦查大队", "治安管理大队", "交通管理大队",
@@ -188,6 +298,32 @@ _DEPTS = {
     "乡镇街道": ("党政综合办公室", "党建工作办公室", "经济发展办公室", "社会事务办公室",
                  "综合行政执法队", "社会治安综合治理中心"),
     "史志": ("编研室",),
+    "纪检监察": ("办公室", "党风政风监督室", "信访室", "第一纪检监察室", "第二纪检监察室",
+                 "第三纪检监察室", "案件审理室"),
+    "组织": ("办公室", "组织科", "干部科", "公务员管理科", "人才工作科"),
+    "宣传": ("办公室", "理论科", "新闻科", "文明创建科"),
+    "统战": ("办公室", "党派工作科", "民族宗教科"),
+    "政法委": ("办公室", "执法监督科", "综治督导科", "维稳指导科"),
+    "发改": ("办公室", "发展规划科", "固定资产投资科", "价格科", "经济运行科"),
+    "工信": ("办公室", "工业运行科", "中小企业科", "信息化推进科"),
+    "民政": ("办公室", "社会救助科", "养老服务科", "社会组织管理科", "区划地名科"),
+    "住建": ("办公室", "建筑市场监管科", "质量安全科", "房地产市场科", "城市建设科",
+             "住房保障科"),
+    "交通": ("办公室", "综合规划科", "运输管理科", "公路管理科", "交通运输执法大队"),
+    "水利": ("办公室", "水资源科", "河湖管理科", "水旱灾害防御科"),
+    "农业农村": ("办公室", "种植业管理科", "畜牧兽医科", "农村经济科", "农田建设管理科",
+                 "农业综合执法大队"),
+    "商务": ("办公室", "对外贸易科", "市场运行科", "投资促进科"),
+    "文旅": ("办公室", "文化艺术科", "旅游发展科", "文物保护科", "文化市场综合执法大队"),
+    "审计": ("办公室", "财政审计科", "经济责任审计科", "固定资产投资审计科"),
+    "统计": ("办公室", "综合科", "农村统计科", "工业统计科"),
+    "医保": ("办公室", "待遇保障科", "医药服务管理科", "基金监管科"),
+    "退役军人": ("办公室", "移交安置科", "优抚科", "就业创业科"),
+    "城管": ("办公室", "市容环境科", "市政设施科", "环境卫生科", "城管执法大队",
+             "违法建设治理科"),
+    "工会": ("办公室", "基层工作部", "权益保障部"),
+    "共青团": ("办公室", "组织部", "宣传部"),
+    "妇联": ("办公室", "组织联络部", "权益部"),
 }
 _RANKS = ("一级科员", "一级科员", "一级科员", "二级科员", "二级科员", "四级主任科员",
           "四级主任科员", "四级主任科员", "三级主任科员", "三级主任科员", "二级主任科员",
@@ -236,6 +372,50 @@ _SECTOR_CONTENT = {
                  "推进乡村振兴项目", "开展人居环境整治"),
     "史志": ("编纂地方志稿", "收集整理史料", "审校年鉴稿件", "开展口述史采访",
              "编写大事记", "开展史志宣传"),
+    "纪检监察": ("受理信访举报", "开展日常监督检查", "审查调查违纪违法案件", "开展廉政警示教育",
+                 "审理违纪违法案件", "开展专项巡察"),
+    "组织": ("办理干部调配手续", "开展干部考察", "组织公务员平时考核", "开展党员教育培训",
+             "整理干部人事档案", "统计党内数据"),
+    "宣传": ("组织理论学习中心组学习", "撰写新闻稿件", "开展文明城市创建", "开展网络舆情监测",
+             "组织主题宣传活动", "审核宣传材料"),
+    "统战": ("联系走访民主党派", "开展民族宗教工作调研", "组织党外人士座谈", "服务非公经济人士",
+             "开展侨务工作", "联系新的社会阶层人士"),
+    "政法委": ("督导平安建设工作", "开展执法监督检查", "排查化解重大矛盾纠纷", "协调重点案件办理",
+               "推进网格化服务管理", "组织政法队伍教育整顿"),
+    "发改": ("编制发展规划", "审核投资项目", "开展价格监测", "调度重点项目进展",
+             "分析经济运行数据", "开展能耗双控工作"),
+    "工信": ("走访服务工业企业", "监测工业经济运行", "推进企业数字化转型", "培育专精特新企业",
+             "申报技术改造项目", "开展工业企业安全检查"),
+    "民政": ("审核低保申请", "检查养老机构", "办理婚姻登记", "开展社会组织年检",
+             "走访困难群众", "推进地名普查"),
+    "住建": ("开展建筑工地安全检查", "办理施工许可", "开展房地产市场检查", "推进老旧小区改造",
+             "审核保障性住房申请", "处理物业服务投诉"),
+    "交通": ("开展道路运输执法检查", "推进农村公路建设", "检查客运站安全", "审批道路运输许可",
+             "巡查公路养护", "处理出租车服务投诉"),
+    "水利": ("开展河湖巡查", "检查水库安全度汛", "审批取水许可", "推进农村供水工程",
+             "开展水土保持监督", "值守防汛抗旱"),
+    "农业农村": ("开展农作物病虫害监测", "推进高标准农田建设", "检查农资经营门店",
+                 "开展动物防疫检查", "指导农村集体经济发展", "推进乡村振兴项目"),
+    "商务": ("走访外贸企业", "监测重要商品市场", "开展招商引资洽谈", "组织促消费活动",
+             "统计商贸流通数据", "检查成品油市场"),
+    "文旅": ("组织群众文化活动", "检查文化市场经营场所", "推进景区提质升级", "开展文物安全巡查",
+             "组织旅游推介活动", "指导公共图书馆工作"),
+    "审计": ("开展经济责任审计", "复核审计底稿", "开展预算执行审计", "撰写审计报告",
+             "跟踪审计整改落实", "开展投资项目审计"),
+    "统计": ("审核企业统计报表", "开展统计执法检查", "组织人口抽样调查", "撰写统计分析报告",
+             "指导基层统计工作", "发布统计数据"),
+    "医保": ("审核医保待遇申请", "检查定点医药机构", "开展医保基金监管", "办理异地就医备案",
+             "推进药品集采落地", "开展医保政策宣传"),
+    "退役军人": ("走访慰问退役军人", "审核优抚对象资格", "组织退役军人就业培训", "接待退役军人来访",
+                 "办理退役士兵安置", "维护烈士纪念设施"),
+    "城管": ("开展市容秩序巡查", "查处违法建设", "检查市政设施", "督导垃圾分类",
+             "处理城市管理投诉", "整治占道经营"),
+    "工会": ("走访慰问困难职工", "调处劳动争议", "组织职工技能竞赛", "推进基层工会建设",
+             "组织职工文体活动", "开展工会经费审查"),
+    "共青团": ("组织青年志愿服务", "推进基层团组织建设", "开展青少年思想教育", "组织青年创业培训",
+               "发展新团员", "指导少先队工作"),
+    "妇联": ("开展妇女儿童维权服务", "组织巾帼建功活动", "推进家庭文明建设", "走访困难妇女儿童",
+             "开展儿童关爱服务", "组织妇女技能培训"),
 }
 _COMMENTS = {
     "饱满": ("工作饱满，各项任务完成较好", "工作量饱满，能按时高质量完成任务",
@@ -254,12 +434,27 @@ def _stable_fraction(text: str) -> float:
 
 
 def _town_names(district: str, kind: str, count: int, offset: int) -> list[str]:
-    names = []
-    for k in range(count):
-        j = offset + k
+    """``count`` towns of a district: the hand-picked ones of the small scale first, then
+    generated two-character names (distinct within the district). A 区 has 街道 and, in its
+    outer parts, 镇; a 县 has its 城关镇, then 镇 and 乡."""
+    picked = list(_SMALL_TOWNS.get(district, []))[:count]
+    stems = {name[:2] for name in picked}
+    names = [district + name for name in picked]
+    j = offset
+    while len(names) < count:
         first = _TOWN_FIRST[j % len(_TOWN_FIRST)]
         second = _TOWN_SECOND[(j * 7 + j // len(_TOWN_FIRST)) % len(_TOWN_SECOND)]
-        suffix = "街道" if kind == "区" else ("乡" if k % 2 else "镇")
+        j += 1
+        if first == second or first + second in stems:
+            continue
+        stems.add(first + second)
+        k = len(names)
+        if kind == "区":
+            suffix = "街道" if k < 0.65 * count else "镇"
+        elif k == 0:
+            first, second, suffix = "城", "关", "镇"
+        else:
+            suffix = "乡" if k % 3 == 2 else "镇"
         names.append(f"{district}{first}{second}{suffix}")
     return names
 
@@ -318,21 +513,21 @@ def layout(scale: Scale) -> list[UnitLayout]:
         for sector in scale.district_sectors:
             raw.append((_SECTOR_NAMES[sector][template].format(d=district), district,
                         "旗县区", sector, _SIZE_WEIGHT[sector]))
-        if district in _SMALL_TOWNS and scale.towns_per_district <= len(_SMALL_TOWNS[district]):
-            towns = [district + t for t in _SMALL_TOWNS[district][: scale.towns_per_district]]
-        else:
-            towns = _town_names(district, kind, scale.towns_per_district,
-                                d_index * scale.towns_per_district)
+        towns = _town_names(district, kind, scale.towns_per_district,
+                            d_index * scale.towns_per_district)
+        town_weight = _SIZE_WEIGHT["乡镇街道"] * scale.town_weight
         for town in towns:
-            raw.append((town, district, "乡镇街道", "乡镇街道", _SIZE_WEIGHT["乡镇街道"]))
-    weights = [w * (0.8 + 0.4 * _stable_fraction(name)) for name, _, _, _, w in raw if w > 0]
+            raw.append((town, district, "乡镇街道", "乡镇街道", town_weight))
+    weights = [w * (scale.size_low + scale.size_range * _stable_fraction(name))
+               for name, _, _, _, w in raw if w > 0]
     fixed = sum(-w for *_, w in raw if w < 0)
     factor = (scale.people - fixed) / sum(weights)
     units: list[UnitLayout] = []
     start = 0
     for name, district, level, sector, w in raw:
         size = int(-w) if w < 0 else max(
-            scale.min_unit_size, round(w * (0.8 + 0.4 * _stable_fraction(name)) * factor))
+            scale.min_unit_size,
+            round(w * (scale.size_low + scale.size_range * _stable_fraction(name)) * factor))
         units.append(UnitLayout(name, district, level, sector, size, start))
         start += size
     return units
@@ -345,12 +540,46 @@ def _periods(scale: Scale) -> list[str]:
 # --- Planted patterns ------------------------------------------------------------------------
 
 def planted_for(scale: Scale) -> dict:
-    """Which units, departments, people and periods carry a planted pattern."""
+    """Which units, departments, people and periods carry a planted pattern.
+
+    Raises ``DemoError`` when the scale lacks a unit, department or person a role names, or
+    when a 上级 rater would not lead a department (see ``_check_planted``)."""
     units = {u.unit: u for u in layout(scale)}
 
     def u(name: str) -> UnitLayout:
+        if name not in units:
+            raise DemoError(f"演示数据规模 {scale.name} 缺少埋设模式所需的单位：{name}")
         return units[name]
 
+    try:
+        planted = _planted(scale, u)
+    except IndexError as exc:
+        raise DemoError(f"演示数据规模 {scale.name} 的单位人数不足以埋设模式：{exc}") from exc
+    _check_planted(scale, planted, u)
+    return planted
+
+
+def _check_planted(scale: Scale, planted: dict, u) -> None:
+    """Every named unit exists, named departments are departments of their unit (a unit has
+    ``n_depts`` of them), 上级 raters lead one, and the unit roles do not overlap."""
+    named = (planted["inflated_flat_units"] + planted["pilot_units"] + planted["control_units"]
+             + [planted["inflating_unit"]["unit"], planted["tiny_unit"]["unit"]])
+    if len(set(named)) != len(named):
+        raise DemoError(f"演示数据规模 {scale.name} 的埋设单位有重复")
+    for name in named + [q["unit"] for q in planted["annual_violations"]["excellent_quota"]]:
+        u(name)
+    for d in planted["overloaded_depts"] + planted["underloaded_depts"]:
+        unit = u(d["unit"])
+        if d["dept"] not in _DEPTS[unit.sector][: unit.n_depts]:
+            raise DemoError(f"演示数据规模 {scale.name} 中 {d['unit']} 没有科室 {d['dept']}")
+    for r in planted["lenient_raters"] + planted["harsh_raters"]:
+        unit = u(r["unit"])
+        i = int(r["rater"][1:]) - unit.start - 1
+        if not 0 <= i < unit.size or (r["role"] == "上级") != (i < unit.n_depts):
+            raise DemoError(f"演示数据规模 {scale.name} 中评价人 {r['rater']} 不能担任{r['role']}")
+
+
+def _planted(scale: Scale, u) -> dict:
     police = u(f"{CITY}公安局")
     court = u("东湖区人民法院")
     finance = u(f"{CITY}财政局")
@@ -431,7 +660,8 @@ class DemoSummary:
     scale: str
     rows: dict[str, int] = field(default_factory=dict)  # per kind, plus worklog_daily
     batch_ids: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall clock
+    cpu_seconds: float = 0.0  # CPU time of the whole process (every thread) during the build
 
     @property
     def counts(self) -> dict[str, int]:
@@ -488,7 +718,7 @@ def _frames(scale: Scale, planted: dict) -> dict[str, pd.DataFrame]:
         cat1, p1, cat2, p2 = _CATEGORIES[u.sector]
         if u.level == "乡镇街道":
             head = "主任" if u.unit.endswith("街道") else u.unit[-1] + "长"
-        elif u.sector == "卫健" and u.unit.endswith("委员会"):
+        elif u.sector in ("卫健", "发改") and u.unit.endswith("委员会"):
             head = "主任"
         else:
             head = _HEAD_TITLE.get(u.sector, "局长")
@@ -792,7 +1022,8 @@ def _ratings_sql() -> str:
     """
 
 
-def _days_sql() -> str:
+def _days_sql(scale: Scale) -> str:
+    one, two = scale.entry_split
     pid = "p.person_id"
     day = "d.day"
     return f"""
@@ -819,7 +1050,7 @@ def _days_sql() -> str:
                    WHEN u.mode = 'pilot' THEN 0.985
                    ELSE p.coverage END
     ), k AS (
-        SELECT *, least(hh, CASE WHEN uk < 0.4 THEN 1 WHEN uk < 0.8 THEN 2 ELSE 3 END)::INT
+        SELECT *, least(hh, CASE WHEN uk < {one!r} THEN 1 WHEN uk < {two!r} THEN 2 ELSE 3 END)::INT
                   AS k
         FROM pd
     ), h1 AS (
@@ -838,6 +1069,18 @@ def _days_sql() -> str:
                   * ({_CONTENT_PER_SECTOR // 2} - 1))::INT AS cs
     FROM h1
     """
+
+
+def _log_chunks(first: dt.date, last: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:
+    """[first, last] cut into pieces of ``months`` calendar months (first and last days)."""
+    chunks = []
+    lo = first
+    while lo <= last:
+        k = lo.year * 12 + lo.month - 1 + months
+        hi = min(last, dt.date(k // 12, k % 12 + 1, 1) - dt.timedelta(days=1))
+        chunks.append((lo, hi))
+        lo = hi + dt.timedelta(days=1)
+    return chunks
 
 
 def _worklogs_sql() -> str:
@@ -869,8 +1112,7 @@ def _monthly_sql() -> str:
         WHERE is_workday AND day BETWEEN $first AND $last
         GROUP BY ALL
     ), hours AS (
-        SELECT person_id, date_trunc('month', work_date)::DATE AS month, sum(hh) / 2.0 AS h
-        FROM _demo_pd GROUP BY ALL
+        SELECT person_id, month, sum(hh) / 2.0 AS h FROM _demo_hours GROUP BY ALL
     ), base AS (
         SELECT p.person_id, mo.month, mo.workdays, coalesce(h.h, 0) AS h,
                p.hours_mean < 6 AS light
@@ -958,20 +1200,39 @@ def _annual_sql() -> str:
 _TEMP_TABLES = ("_demo_units", "_demo_depts", "_demo_periods", "_demo_forced_q",
                 "_demo_forced_a", "_demo_quota", "_demo_bias", "_demo_all_good",
                 "_demo_contents", "_demo_comments", "_demo_comment_n", "_demo_people",
-                "_demo_pq", "_demo_pd")
+                "_demo_pq", "_demo_pd", "_demo_hours")
+
+
+@contextmanager
+def _build_settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """At most two threads (the target machine has two cores; results do not depend on the
+    thread count) and no progress bar while the demo is built; the previous values come back."""
+    threads = int(store.scalar(con, "SELECT current_setting('threads')"))
+    progress = bool(store.scalar(con, "SELECT current_setting('enable_progress_bar')"))
+    con.execute(f"SET threads = {min(threads, 2)}")
+    con.execute("SET enable_progress_bar = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {threads}")
+        con.execute(f"SET enable_progress_bar = {str(progress).lower()}")
 
 
 def build_demo(con: duckdb.DuckDBPyConnection, seed: int = DEFAULT_SEED,
-               scale: str = "small") -> DemoSummary:
+               scale: str | Scale = "small") -> DemoSummary:
     """Fill an empty store with the demo city; returns row counts and the time taken.
 
+    ``scale`` is a name in ``SCALES`` or a ``Scale`` (e.g. a reduced variant for tests).
     Raises ``DemoError`` if the store already holds data or the scale is unknown. Everything
     is written in one transaction: on any error nothing is stored.
     """
-    started = time.perf_counter()
-    if scale not in SCALES:
+    started, cpu = time.perf_counter(), time.process_time()
+    if isinstance(scale, Scale):
+        sc = scale
+    elif scale in SCALES:
+        sc = SCALES[scale]
+    else:
         raise DemoError(f"未知的演示数据规模：{scale}（可选：{'、'.join(SCALES)}）")
-    sc = SCALES[scale]
     seed = int(seed)
     if not store.is_empty(con) or store.scalar(con, "SELECT count(*) FROM worklog_daily"):
         raise DemoError(
@@ -984,13 +1245,13 @@ def build_demo(con: duckdb.DuckDBPyConnection, seed: int = DEFAULT_SEED,
     if calendar_days != (last - first).days + 1:
         raise DemoError("工作日历不完整，无法生成演示数据：请先运行数据库初始化（fill_calendar）。")
 
-    planted = PLANTED if scale == "small" else planted_for(sc)
+    planted = PLANTED if sc == SCALES["small"] else planted_for(sc)
     frames = _frames(sc, planted)
     base_batch = (store.scalar(con, "SELECT coalesce(max(batch_id), 0) FROM import_batch") or 0)
     batch_ids = {kind: base_batch + k + 1 for k, kind in enumerate(store.KIND_TABLES)}
     lists = {"ranks": list(_RANKS), "surnames": list(_SURNAMES), "given": list(_GIVEN)}
 
-    with store.transaction(con):
+    with _build_settings(con), store.transaction(con):
         for name in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {name}")
         for name, frame in frames.items():
@@ -1020,12 +1281,23 @@ def build_demo(con: duckdb.DuckDBPyConnection, seed: int = DEFAULT_SEED,
         """, {"batch": batch_ids["people"]})
         con.execute(_quarterly_sql(), {"batch": batch_ids["quarterly"]})
         con.execute(_ratings_sql(), {"seed": seed, "batch": batch_ids["ratings"]})
-        con.execute(_days_sql(), {"seed": seed, "first": first, "last": last, "y0": first.year})
-        con.execute(_worklogs_sql(), {"seed": seed, "batch": batch_ids["worklogs"]})
-        con.execute("""
-            INSERT INTO worklog_daily
-            SELECT person_id, work_date, hh / 2.0, k FROM _demo_pd ORDER BY work_date, person_id
-        """)
+        # Person-days, their log rows and the daily pre-aggregate, a few months at a time: the
+        # sorts stay small and memory flat. Each chunk is sorted and the chunks come in date
+        # order, so the tables are stored ordered by (work_date, person_id) as one sort would.
+        con.execute("CREATE TEMP TABLE _demo_hours (person_id VARCHAR, month DATE, hh BIGINT)")
+        for lo, hi in _log_chunks(first, last, sc.log_chunk_months):
+            con.execute("DROP TABLE IF EXISTS _demo_pd")
+            con.execute(_days_sql(sc), {"seed": seed, "first": lo, "last": hi, "y0": first.year})
+            con.execute(_worklogs_sql(), {"seed": seed, "batch": batch_ids["worklogs"]})
+            con.execute("""
+                INSERT INTO worklog_daily
+                SELECT person_id, work_date, hh / 2.0, k FROM _demo_pd ORDER BY work_date, person_id
+            """)
+            con.execute("""
+                INSERT INTO _demo_hours
+                SELECT person_id, date_trunc('month', work_date)::DATE, sum(hh) FROM _demo_pd
+                GROUP BY ALL
+            """)
         store.refresh_worklog_monthly(con)
         con.execute(_monthly_sql(), {"seed": seed, "batch": batch_ids["monthly"], "first": first,
                                      "last": last, "y0": first.year})
@@ -1043,8 +1315,9 @@ def build_demo(con: duckdb.DuckDBPyConnection, seed: int = DEFAULT_SEED,
         for name in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {name}")
 
-    return DemoSummary(seed=seed, scale=scale, rows=rows, batch_ids=batch_ids,
-                       seconds=round(time.perf_counter() - started, 3))
+    return DemoSummary(seed=seed, scale=sc.name, rows=rows, batch_ids=batch_ids,
+                       seconds=round(time.perf_counter() - started, 3),
+                       cpu_seconds=round(time.process_time() - cpu, 3))
 
 
 def _assign_names(con: duckdb.DuckDBPyConnection, seed: int, lists: dict) -> None:
