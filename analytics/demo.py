@@ -28,8 +28,8 @@ Scales
   plus the party committee's 纪委监委, 组织部, 宣传部, 统战部, 政法委, more government bureaus
   and the 总工会, 共青团, 妇联) and 53 乡镇街道 per district: 1,092 units (towns 8–15 people,
   bureaus 8–100, median 23), 19,989 people, 33M log rows (a logged day has 1, 2 or 3 entries
-  with probability 15/40/45 % instead of 40/40/20 %), 14M person-days. About 55 s of CPU and
-  1.8 GB peak memory on a 2-core machine; about 300 MB on disk. The small city's units are all
+  with probability 15/40/45 % instead of 40/40/20 %), 14M person-days. About 50 s of CPU and
+  1.9 GB peak memory on a 2-core machine; about 290 MB on disk. The small city's units are all
   there, with other sizes, so the planted roles name the same units (``planted_for(SCALES["city"])``
   gives the person ids).
 
