@@ -300,6 +300,7 @@ def refresh_worklog_monthly(con: duckdb.DuckDBPyConnection, keys_sql: str | None
         LEFT JOIN workday_calendar c ON c.day = d.work_date
         {scope}
         GROUP BY ALL
+        ORDER BY month, person_id
     """)
 
 
