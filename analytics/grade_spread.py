@@ -550,9 +550,11 @@ def units_table(result: GradeSpread) -> pd.DataFrame:
             "一般及以下比例": SMALL if small else _p(r.low_share),
             "从未评一般": SMALL if small else (
                 "是（压缩信号）" if r.compression_flag else ("无一般但人次少" if r.low == 0 else "否")),
-            "用满名额季度数": int(r.at_cap_quarters), "超出名额季度数": int(r.over_cap_quarters),
-            "每季度用满名额": "是" if r.follows_quota else "否",
-            "每季度恰好用满的随机概率": _pvalue(r.p_all_at_cap) if r.follows_quota else "—",
+            # Quota use of a small unit would give its 好 share away: suppressed like the share itself.
+            "用满名额季度数": SMALL if small else str(int(r.at_cap_quarters)),
+            "超出名额季度数": SMALL if small else str(int(r.over_cap_quarters)),
+            "每季度用满名额": SMALL if small else ("是" if r.follows_quota else "否"),
+            "每季度恰好用满的随机概率": SMALL if small else (_pvalue(r.p_all_at_cap) if r.follows_quota else "—"),
         })
     return pd.DataFrame(rows, columns=["单位", "季度数", "定等人次", "好等次比例", "好等次偏高季度数", "首次偏高",
                                        "一般及以下比例", "从未评一般", "用满名额季度数", "超出名额季度数",
@@ -753,8 +755,11 @@ def trend_figure(result: GradeSpread, unit: str) -> go.Figure:
 
 
 def quota_figure(result: GradeSpread) -> go.Figure:
-    """Per unit: quarters over the quota, exactly at it, and under it (stacked)."""
-    u = result.units.sort_values(["over_cap_quarters", "at_cap_quarters"], ascending=True)
+    """Per unit: quarters over the quota, exactly at it, and under it (stacked). Units below the
+    minimum group size are left out: their quota use would give their 好 share away."""
+    people = result.distinct_people.set_index("unit")["people"]
+    u = result.units[[int(people.get(n, 0)) >= result.min_group for n in result.units["unit"]]]
+    u = u.sort_values(["over_cap_quarters", "at_cap_quarters"], ascending=True)
     u = u.assign(under=u["quarters"] - u["at_cap_quarters"] - u["over_cap_quarters"])
     fig = go.Figure()
     for column, name, colour in (("over_cap_quarters", "超出名额", FLAG_COLOR),

@@ -417,3 +417,14 @@ def test_page_renders_on_demo_data_and_when_empty(demo_app, demo_con):
     assert not at.exception
     assert any("没有数据" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+def test_a_small_units_quota_use_is_suppressed_like_its_share(demo_con):
+    """Quota use (quarters at or over the cap) of a unit under 5 people would give its 好 share away."""
+    from analytics.demo import PLANTED
+
+    result = gs.grade_spread(demo_con.cursor(), Filters())
+    tiny = PLANTED["tiny_unit"]["unit"]
+    row = gs.units_table(result).set_index("单位").loc[tiny]
+    assert (row["好等次比例"], row["用满名额季度数"], row["超出名额季度数"], row["每季度用满名额"]) == (gs.SMALL,) * 4
+    assert tiny not in set(gs.quota_figure(result).data[0].y)
