@@ -1,10 +1,14 @@
 """考核分析看板: the entry point. It only routes: settings, store, demo data, filters, navigation."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import common, router, sidebar
 
-st.set_page_config(page_title="考核分析看板", page_icon=":material/analytics:", layout="wide")
+# A local icon: an intranet browser cannot fetch Material icon favicons from the internet.
+st.set_page_config(page_title="考核分析看板", page_icon=str(Path(__file__).parent / "ui" / "favicon.png"),
+                   layout="wide")
 
 common.connection()
 common.ensure_demo()

@@ -177,6 +177,9 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
     stats = _rater_stats(con, filters, source)
     if stats.empty:
         return pd.DataFrame({c: pd.Series(dtype=_DTYPES.get(c, float)) for c in _COLUMNS})
+    # DuckDB's parallel sums differ in the last bits from run to run; rounded, the same data gives the
+    # same numbers (and the same chart, which Streamlit needs to keep a click on it).
+    stats = stats.round({c: 9 for c in stats.select_dtypes("float").columns})
     stats["k"] = stats["k"].astype(int)
     stats["se"] = stats["sd_diff"] / np.sqrt(stats["k"].where(stats["k"] > 0))
     with np.errstate(divide="ignore", invalid="ignore"):
