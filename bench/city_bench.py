@@ -46,13 +46,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -333,7 +334,7 @@ def browse(db: Path, pages: list[str], district: str, person: str, workdir: Path
                         errors = tab.locator("[data-testid='stException']")
                         if errors.count():
                             result.problems[(page, label)] = " | ".join(errors.all_inner_texts())[:300]
-                        if label == "district" and district not in tab.url:
+                        if label == "district" and district not in unquote(tab.url):
                             result.problems[(page, label)] = f"the district filter was lost: {tab.url}"
                         log(f"  browser {label:8s} {page:24s} {result.first_visit[(page, label)]:6.2f} s  {tab.url}")
                 browser.close()
@@ -542,12 +543,91 @@ def profile_page(con: duckdb.DuckDBPyConnection, page: str, label: str, f: Filte
 
 # --- 4. full renders through AppTest ---------------------------------------------------------------------
 
+class Sampler:
+    """Where a render spends its time: AppTest runs the script on its own thread, out of cProfile's
+    sight, so this samples that thread's stack every few milliseconds and counts, per sample, the
+    page statement being run, the innermost function of the project, and the library at the top."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.samples = 0
+        self.page_lines: dict[str, int] = {}
+        self.functions: dict[str, int] = {}
+        self.libraries: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = threading.get_ident()
+        while not self._stop.wait(self.interval):
+            for ident, frame in sys._current_frames().items():
+                if ident != me:
+                    self._sample(frame)
+
+    def _sample(self, frame: object) -> None:
+        stack = []
+        while frame is not None:
+            stack.append(frame)
+            frame = frame.f_back  # type: ignore[attr-defined]
+        paths = [Path(f.f_code.co_filename) for f in stack]
+        if APP not in paths:
+            return  # not the script thread
+        self.samples += 1
+        page = next((f for f, p in zip(stack, paths, strict=True) if p.parent.name == "pages"), None)
+        if page is not None:
+            key = f"pages/{Path(page.f_code.co_filename).name}:{page.f_lineno}"
+            self.page_lines[key] = self.page_lines.get(key, 0) + 1
+        own = next((f for f, p in zip(stack, paths, strict=True)
+                    if p.is_relative_to(ROOT) and p.parent.name in ("analytics", "ui", "pages")), None)
+        if own is not None:
+            path = Path(own.f_code.co_filename).relative_to(ROOT)
+            key = f"{path.with_suffix('')}.{own.f_code.co_name}".replace("/", ".")
+            self.functions[key] = self.functions.get(key, 0) + 1
+        top = paths[0]
+        lib = next((part for part in ("duckdb", "pandas", "numpy", "plotly", "pyarrow", "streamlit", "narwhals",
+                                      "openpyxl", "json", "google") if part in top.parts), None)
+        if lib is None:
+            lib = "project" if top.is_relative_to(ROOT) else "other (" + top.name + ")"
+        self.libraries[lib] = self.libraries.get(lib, 0) + 1
+
+    def top(self, counts: dict[str, int], n: int = 5) -> list[tuple[str, float]]:
+        total = self.samples or 1
+        return [(k, v / total) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:n]]
+
+
+def source_line(key: str) -> str:
+    """'pages/x.py:12' -> the statement on that line, shortened."""
+    path, _, line = key.rpartition(":")
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        text = (ROOT / path).read_text(encoding="utf-8").splitlines()[int(line) - 1].strip()
+        return text if len(text) <= 90 else text[:87] + "..."
+    return ""
+
+
+@dataclass
+class RenderProfile:
+    page: str
+    seconds: float
+    page_lines: list[tuple[str, float]]
+    functions: list[tuple[str, float]]
+    libraries: list[tuple[str, float]]
+
+
 @dataclass
 class RenderResult:
     first: float
     warm: Timing
     cleared: Timing
     error: str | None = None
+    profile: RenderProfile | None = None
 
 
 def time_renders(db: Path, pages: list[str], runs: int, person: str) -> dict[str, RenderResult]:
@@ -585,6 +665,12 @@ def time_renders(db: Path, pages: list[str], runs: int, person: str) -> dict[str
             cleared.append(timed(cleared_run))
         error = error or ("; ".join(str(e.value)[:200] for e in at.exception) or None)
         out[page] = RenderResult(first, warm, Timing(None, cleared), error)
+        if statistics.median(cleared) > TARGET_RENDER_S:  # one more, sampled, to see where it goes
+            st.cache_data.clear()
+            with Sampler() as sampler:
+                seconds = timed(cleared_run)
+            out[page].profile = RenderProfile(page, seconds, sampler.top(sampler.page_lines),
+                                              sampler.top(sampler.functions), sampler.top(sampler.libraries))
         log(f"  render {page:24s} first {first:6.2f} s, warm median {warm.median:6.2f} s, "
             f"cache cleared median {out[page].cleared.median:6.2f} s" + (f"  ERROR {error}" if error else ""))
     st.cache_resource.clear()
@@ -719,12 +805,14 @@ def render_markdown(r: Results, notes: str) -> str:
       "baseline in the same process. Only the *Notes* section at the end is written by hand; the rest is "
       "rewritten by each run.\n")
     w("## How to run\n")
-    w("```bash\n.venv/bin/python -m analytics --db /tmp/city.duckdb demo --scale city   # once (or let the "
-      "bench build it)\n.venv/bin/python bench/city_bench.py --db /tmp/city.duckdb [--runs 5]\n"
-      "make bench-city DB=/tmp/city.duckdb                                          # the same\n```\n")
-    w("`--skip-browser`, `--skip-render`, `--skip-pandas`, `--skip-import` leave a phase out; "
-      "`bench/pandas_baselines.py --db PATH` runs the pandas comparison alone. A full run on the city store "
-      "takes about half an hour on two cores.\n")
+    w("```bash\nmake bench                                    # = the line below, on data/city.duckdb\n"
+      ".venv/bin/python bench/city_bench.py --db data/city.duckdb [--runs 5]\n```\n")
+    w("The store is built first when the file does not exist (`demo.build_demo(con, scale=\"city\")`, the same as "
+      "`python -m analytics --db data/city.duckdb demo --scale city`, about two minutes). `--skip-browser`, "
+      "`--skip-render`, `--skip-pandas`, `--skip-import` leave a phase out; `--out` writes the report elsewhere. "
+      "`bench/pandas_baselines.py --db PATH` runs the pandas comparison alone and `bench/import_bench.py` the "
+      "import alone. A full run on the city store takes about half an hour on two cores, and needs Chromium "
+      "(`/usr/bin/chromium`) and Playwright for the browser phase (skipped, and said so, without them).\n")
 
     w("## Machine\n")
     w("| | |\n|---|---|")
@@ -782,6 +870,25 @@ def render_markdown(r: Results, notes: str) -> str:
               f"{x.cleared.median:.2f} ({x.cleared.low:.2f}–{x.cleared.high:.2f}) | "
               f"{verdict(x.cleared.median, TARGET_RENDER_S)} |")
         w("")
+
+    sampled = [x.profile for x in r.renders.values() if x.profile]
+    if sampled:
+        w("### Where a render's time goes\n")
+        w("Each page over the target rendered once more (cache cleared) while its script thread's stack was sampled "
+          "every 5 ms: the share of samples on each statement of the page, in each function of the project "
+          "(the innermost one on the stack) and in each library at the top of the stack.\n")
+        for p in sampled:
+            w(f"**{_title(p.page)}**, {p.seconds:.2f} s sampled.\n")
+            w("| page statement | share |\n|---|---:|")
+            for key, share in p.page_lines:
+                w(f"| `{key}` `{source_line(key).replace('|', '∣')}` | {share:.0%} |")
+            w("\n| innermost project function | share |\n|---|---:|")
+            for key, share in p.functions:
+                w(f"| `{key}` | {share:.0%} |")
+            w("\n| library at the top of the stack | share |\n|---|---:|")
+            for key, share in p.libraries:
+                w(f"| {key} | {share:.0%} |")
+            w("")
 
     if r.browser:
         b = r.browser
