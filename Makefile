@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+# The city-scale store the benchmark runs on (built on first use: about a minute of CPU, 300 MB).
+DB ?= data/city.duckdb
 
-.PHONY: run test lint bench clean
+.PHONY: run test bench bench-import clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +27,9 @@ test: $(VENV)/.dev-deps
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev-deps
+	$(BIN)/python bench/city_bench.py --db $(DB)
+
+bench-import: $(VENV)/.dev-deps
 	$(BIN)/python bench/import_bench.py
 
 clean:
