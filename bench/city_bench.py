@@ -4,9 +4,7 @@ our analyses against pandas; results to docs/benchmarks.md with the machine's de
     python bench/city_bench.py --db PATH [--runs 5] [--scale city] [--out docs/benchmarks.md]
 
 PATH is a city-scale store. When the file does not exist it is built first with
-``demo.build_demo(con, scale=...)``; if the demo has no ``city`` scale yet, a stand-in city is
-built with a scale defined here (12 districts, every sector in each, 78 towns per district: 1,106
-units, 22,011 people) and the store and the report say so.
+``demo.build_demo(con, scale="city")`` (or ``--scale small``, to try the harness in a minute).
 
 Order of the phases (each figure is a median of ``runs`` after one warm-up, against its own
 baseline in the same process where there is one):
@@ -84,14 +82,6 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 NO_SKELETON = "() => !document.querySelector(\"[data-testid='stSkeleton']\")"
 SERVING = "the page analytics, profiles and AppTest renders"
 NOTES_BEGIN, NOTES_END = "<!-- notes:begin -->", "<!-- notes:end -->"
-
-_STANDIN_DISTRICTS = (("东湖区", "区"), ("西岭区", "区"), ("南川县", "县"), ("北原县", "县"), ("青松区", "区"),
-                      ("白河区", "区"), ("云台区", "区"), ("凤鸣区", "区"), ("安平县", "县"), ("宁远县", "县"),
-                      ("清源县", "县"), ("石门县", "县"))
-STANDIN_NOTE = ("stand-in city built by bench/city_bench.py (the demo had no `city` scale yet): the small "
-                "demo's generator with 12 districts, all 13 sectors in each district and 78 towns per district "
-                "(1,106 units); 22,000 people, because at 20,000 the city-level units are too small to hold the "
-                "planted 处室; same seed, same planted patterns")
 
 
 def log(text: str) -> None:
@@ -174,43 +164,44 @@ def machine() -> dict[str, str]:
     }
 
 
-def standin_scale() -> str:
-    """Register the stand-in city scale in this process (demo.py itself is not changed)."""
-    small = demo.SCALES["small"]
-    demo.SCALES["city-standin"] = demo.Scale(
-        name="city-standin", years=small.years, people=22_000, districts=_STANDIN_DISTRICTS,
-        city_sectors=small.city_sectors, district_sectors=small.city_sectors, towns_per_district=78,
-        tiny_units=small.tiny_units)
-    return "city-standin"
-
-
 @dataclass
 class StoreInfo:
     path: Path
     origin: str
     build_seconds: float | None = None
+    build_peak_mb: float | None = None
     rows: dict[str, int] = field(default_factory=dict)
     size_mb: float = 0.0
 
 
+_BUILD = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from analytics import demo, store
+con = store.connect(sys.argv[2])
+start = time.perf_counter()
+demo.build_demo(con, scale=sys.argv[3])
+store.set_meta(con, "bench_origin", f"built with `demo.build_demo(con, scale={sys.argv[3]!r})`")
+con.execute("CHECKPOINT")
+con.close()
+print(time.perf_counter() - start)
+"""
+
+
 def ensure_store(path: Path, scale: str) -> StoreInfo:
-    built = None
+    built = peak = None
     if not path.exists():
-        name = scale if scale in demo.SCALES else None
-        if name is None and scale == "city":
-            name = standin_scale()
-        if name is None:
+        if scale not in demo.SCALES:
             raise SystemExit(f"unknown scale {scale!r}; the demo knows {', '.join(demo.SCALES)}")
-        log(f"building {path} with demo.build_demo(scale={name!r}) ...")
-        con = store.connect(path)
-        start = time.perf_counter()
-        demo.build_demo(con, scale=name)
-        origin = STANDIN_NOTE if name == "city-standin" else f"`demo.build_demo(con, scale={name!r})`"
-        store.set_meta(con, "bench_origin", origin)
-        con.execute("CHECKPOINT")
-        built = time.perf_counter() - start
-        con.close()
-        log(f"  built in {built:.1f} s")
+        log(f"building {path} with demo.build_demo(scale={scale!r}) in a child process ...")
+        # In a child, so that the build's memory does not count in this process's peak.
+        done = subprocess.run([sys.executable, "-c", _BUILD, str(ROOT), str(path), scale], cwd=ROOT,
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"building the store failed:\n{done.stderr[-3000:]}")
+        built = float(done.stdout.strip().splitlines()[-1])
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        log(f"  built in {built:.1f} s, peak memory {peak:,.0f} MB")
     con = store.connect(path)
     try:
         origin = store.get_meta(con, "bench_origin") or "an existing store (built before this run)"
@@ -221,7 +212,7 @@ def ensure_store(path: Path, scale: str) -> StoreInfo:
     finally:
         con.close()
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.suffix in ("", ".wal", ".duckdb"))
-    return StoreInfo(path, origin, built, rows, size / 1e6)
+    return StoreInfo(path, origin, built, peak, rows, size / 1e6)
 
 
 def largest_district(con: duckdb.DuckDBPyConnection) -> str:
@@ -686,6 +677,8 @@ class ImportResult:
     size_mb: float
     read_csv: Timing
     importer: Timing
+    cumulative: list[tuple[str, int, float]] = field(default_factory=list)
+    python: list[tuple[str, int, float]] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -723,7 +716,13 @@ def time_import(rows: int, runs: int, workdir: Path) -> ImportResult:
     for _ in range(runs):
         base_times.append(import_bench.timed(read_csv))
         our_times.append(import_bench.timed(ours))
-    return ImportResult(rows, gb.stat().st_size / 1e6, Timing(first_base, base_times), Timing(first_ours, our_times))
+    profiler = cProfile.Profile()  # one more importer run, to see where its time goes
+    profiler.enable()
+    ours()
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    return ImportResult(rows, gb.stat().st_size / 1e6, Timing(first_base, base_times), Timing(first_ours, our_times),
+                        _analytics_cumulative(stats, top=8), _python_hotspots(stats, top=8))
 
 
 # --- the report --------------------------------------------------------------------------------------------
@@ -779,7 +778,7 @@ def summary_rows(r: Results) -> list[tuple[str, str, str, str]]:
                      f"slowest {worst:.2f} s ({PAGES[worst_page].title}); {misses} of {len(r.renders)} over",
                      verdict(worst, TARGET_RENDER_S)))
     if r.imports:
-        rows.append(("1M-row GB18030 import ÷ DuckDB read_csv of the UTF-8 copy", "≤ 3×",
+        rows.append((f"{r.imports.rows:,}-row GB18030 import ÷ DuckDB read_csv of the UTF-8 copy", "≤ 3×",
                      f"{r.imports.ratio:.1f}× ({r.imports.importer.median:.2f} s ÷ {r.imports.read_csv.median:.2f} s)",
                      verdict(r.imports.ratio, TARGET_IMPORT_RATIO)))
     if r.browser and r.browser.vm_hwm_mb:
@@ -823,7 +822,8 @@ def render_markdown(r: Results, notes: str) -> str:
     w("## Store\n")
     s = r.store
     w(f"`{s.path}`: {s.size_mb:,.0f} MB on disk; {s.origin}."
-      + (f" Built by this run in {s.build_seconds:.0f} s." if s.build_seconds else "") + "\n")
+      + (f" Built by this run in {s.build_seconds:.0f} s (in a child process; its peak memory "
+         f"{s.build_peak_mb:,.0f} MB)." if s.build_seconds else "") + "\n")
     w("| table | rows |\n|---|---:|")
     for k, v in s.rows.items():
         w(f"| {k} | {v:,} |")
@@ -911,7 +911,7 @@ def render_markdown(r: Results, notes: str) -> str:
 
     if r.imports:
         i = r.imports
-        w("## Import of a 1,000,000-row daily log\n")
+        w(f"## Import of a {i.rows:,}-row daily log\n")
         w(f"`bench/import_bench.py`'s file ({i.rows:,} rows, {i.size_mb:.1f} MB GB18030 with a title line, "
           "'7.5小时' hours, 2023/1/2 dates) through the full importer (decode, detect, normalise, check, store, "
           "pre-aggregate) into a copy of a store holding the roster, against DuckDB's bare `read_csv` of the UTF-8 "
@@ -922,6 +922,17 @@ def render_markdown(r: Results, notes: str) -> str:
         w(f"| importer (GB18030) | {i.importer.median:.2f} s | {i.importer.low:.2f} | {i.importer.high:.2f} | "
           f"{i.importer.first:.2f} |")
         w(f"\nRatio {i.ratio:.1f}×; target 3×: {verdict(i.ratio, TARGET_IMPORT_RATIO)}.\n")
+        if i.cumulative:
+            w("One more importer run under cProfile (with its overhead): the project's functions by cumulative time, "
+              "and the functions that take the most time themselves (DuckDB's own work appears as the "
+              "project function that called it).\n")
+            w("| project function, cumulative | calls | ms |\n|---|---:|---:|")
+            for fn, calls, cumulative in i.cumulative:
+                w(f"| `{fn}` | {calls:,} | {ms(cumulative)} |")
+            w("\n| own time | calls | ms |\n|---|---:|---:|")
+            for fn, calls, own in i.python:
+                w(f"| `{fn}` | {calls:,} | {ms(own)} |")
+            w("")
 
     if r.pandas:
         w("## Ours against pandas\n")
