@@ -631,6 +631,7 @@ def time_renders(db: Path, pages: list[str], runs: int, person: str) -> dict[str
                 logging.getLogger(name).setLevel(logging.ERROR)
 
     os.environ.update({"KAOHE_DB": str(db), "KAOHE_DEMO_ON_EMPTY": "0", "KAOHE_ID_KEY": "bench"})
+    quiet()
     st.cache_resource.clear()
     st.cache_data.clear()
     out = {}
