@@ -736,8 +736,9 @@ def verdict(value: float, target: float, higher_is_better: bool = False) -> str:
     met = value >= target if higher_is_better else value <= target
     if met:
         return "met"
-    factor = target / value if higher_is_better else value / target
-    return f"**missed** ({factor:.1f}× the target)"
+    if higher_is_better:
+        return f"**missed** (a factor of {target / value:.1f} short)"
+    return f"**missed** ({value / target:.1f}× the target)"
 
 
 @dataclass
