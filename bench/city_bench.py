@@ -806,7 +806,7 @@ def render_markdown(r: Results, notes: str) -> str:
       "baseline in the same process. Only the *Notes* section at the end is written by hand; the rest is "
       "rewritten by each run.\n")
     w("## How to run\n")
-    w("```bash\nmake bench                                    # = the line below, on data/city.duckdb\n"
+    w("```bash\nmake bench                 # = the line below; make bench DB=PATH for another store\n"
       ".venv/bin/python bench/city_bench.py --db data/city.duckdb [--runs 5]\n```\n")
     w("The store is built first when the file does not exist (`demo.build_demo(con, scale=\"city\")`, the same as "
       "`python -m analytics --db data/city.duckdb demo --scale city`, about two minutes). `--skip-browser`, "
