@@ -738,7 +738,8 @@ def verdict(value: float, target: float, higher_is_better: bool = False) -> str:
         return "met"
     if higher_is_better:
         return f"**missed** (a factor of {target / value:.1f} short)"
-    return f"**missed** ({value / target:.1f}× the target)"
+    factor = value / target
+    return f"**missed** ({factor:.2f}× the target)" if factor < 1.1 else f"**missed** ({factor:.1f}× the target)"
 
 
 @dataclass
@@ -1091,7 +1092,7 @@ def main() -> None:
             r.rss.append(("the pandas comparison (raw tables in DataFrames)", peak_rss_mb()))
 
         if not args.skip_import:
-            log("6. the 1M-row import")
+            log(f"6. the {args.import_rows:,}-row import")
             r.imports = time_import(args.import_rows, args.runs, workdir)
             r.load.append(("import", load_average()))
             log(f"  read_csv {r.imports.read_csv.median:.2f} s, importer {r.imports.importer.median:.2f} s, "
