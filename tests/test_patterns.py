@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import apptools
 import numpy as np
 import pandas as pd
 import pytest
@@ -274,16 +275,7 @@ def test_demo_tiny_and_inflated_units(demo_patterns):
 
 
 def open_page(filters: dict[str, list[str]] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    # AppTest drops the entrypoint's sidebar from its tree on a rerun; the sidebar's widgets are bound
-    # to the URL, so filters go in as query parameters (as a bookmarked link would)
-    for key, value in (filters or {}).items():
-        at.query_params[key] = value
-    at.run()  # the entry point first (navigation, sidebar, filters), then the page
-    at.switch_page("pages/patterns.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptools.open_page("pages/patterns.py", filters)
 
 
 def test_page_renders_on_the_demo(demo_app):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import apptools
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -344,16 +345,7 @@ def test_demo_half_rule_flags_more_but_keeps_the_planted(demo_con):
 
 
 def open_page(filters: dict[str, list[str]] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    # AppTest drops the entrypoint's sidebar from its tree on a rerun; the sidebar's widgets are bound
-    # to the URL, so filters go in as query parameters (as a bookmarked link would)
-    for key, value in (filters or {}).items():
-        at.query_params[key] = value
-    at.run()  # the entry point first (navigation, sidebar, filters), then the page
-    at.switch_page("pages/rules.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptools.open_page("pages/rules.py", filters)
 
 
 def test_page_renders_on_the_demo(demo_app):
