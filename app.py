@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import common, router, sidebar
+from ui import common, router, sidebar, signin
 
 # A local icon: an intranet browser cannot fetch Material icon favicons from the internet.
 st.set_page_config(page_title="考核分析看板", page_icon=str(Path(__file__).parent / "ui" / "favicon.png"),
@@ -12,6 +12,7 @@ st.set_page_config(page_title="考核分析看板", page_icon=str(Path(__file__)
 
 common.connection()
 common.ensure_demo()
+scope = signin.gate()  # draws the sign-in form and stops here until the user has signed in
 
 analysis = [
     st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", url_path="overview", default=True),
@@ -30,12 +31,17 @@ detail = [
 data = [
     st.Page("pages/data_status.py", title="数据概况", icon=":material/database:", url_path="data_status"),
     st.Page("pages/import_data.py", title="数据导入", icon=":material/upload_file:", url_path="import_data"),
+    st.Page("pages/audit.py", title="操作日志", icon=":material/policy:", url_path="audit"),
 ]
 pages = {"分析": analysis, "详情": detail, "数据": data}
-page = st.navigation({k: v for k, v in pages.items() if v})
+# Pages only administrators may open are not in the navigation of anyone else, so their URLs lead nowhere.
+page = st.navigation({k: [p for p in v if scope.is_admin or p.url_path not in common.ADMIN_PAGES]
+                      for k, v in pages.items()})
+signin.sidebar(scope)
 sidebar.render()
 st.sidebar.caption("考核分析看板 · 平时考核与年度考核数据分析")
 common.demo_banner()
+signin.desktop_notice()
 common.start_page()
 with router.routing():
     page.run()

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analytics import importer, store
+from analytics import audit, importer, store, users
+from analytics.access import ROLES
 from analytics.config import ConfigError, Settings, load_settings
 from analytics.store import KIND_LABELS, StoreError
 
@@ -56,6 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
         rep.add_argument(f"--{option}", action="append", default=[], help=f"只看此{label}（可重复）")
     rep.add_argument("--pilot", choices=["pilot", "other"], help="只看联系点单位或非联系点单位")
     rep.add_argument("--role", choices=["leader", "staff"], help="只看领导或工作人员")
+    rep.add_argument("--as-user", metavar="ACCOUNT",
+                     help="按此账号的权限输出：只含其授权的地区和单位，无姓名权限时姓名脱敏")
+
+    usr = sub.add_parser("users", help="管理登录账号（保存在数据库旁的账号文件中，密码以 argon2 摘要保存）")
+    usr_sub = usr.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = usr_sub.add_parser("add", help="新建账号（密码从终端输入，或用 --password-stdin 从标准输入读取）")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=list(ROLES),
+                     help="admin：管理员（全部数据、导入、日志）；leader：领导（授权范围，可导出）；"
+                          "viewer：查看者（授权范围，姓名脱敏，不可导出）")
+    add.add_argument("--district", action="append", default=[], help="授权的地区（可重复）")
+    add.add_argument("--unit", action="append", default=[], help="授权的单位（可重复）")
+    add.add_argument("--display-name", default="")
+    add.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（用于脚本）")
+    rm = usr_sub.add_parser("remove", help="删除账号（已登录的会话随即失效）")
+    rm.add_argument("username")
+    pw = usr_sub.add_parser("passwd", help="重设密码")
+    pw.add_argument("username")
+    pw.add_argument("--password-stdin", action="store_true")
+    usr_sub.add_parser("list", help="列出账号、角色和授权范围")
 
     demo = sub.add_parser("demo", help="在空数据库中生成演示数据，并写出示例导入文件")
     demo.add_argument("--seed", type=int, default=20261121)
@@ -74,10 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler = {
         "import": cmd_import, "counts": cmd_counts, "imports": cmd_imports,
-        "undo": cmd_undo, "demo": cmd_demo, "report": cmd_report,
+        "undo": cmd_undo, "demo": cmd_demo, "report": cmd_report, "users": cmd_users,
     }[args.command]
     try:
         return handler(args, settings)
+    except users.UserError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except StoreError as exc:
         if args.command == "import" and args.json:
             failed = [importer.TableResult(Path(f).name, None, args.kind, "refused",
@@ -96,6 +120,10 @@ def _open(settings: Settings):
     return store.connect(settings.db_path)
 
 
+def _who(user: str | None) -> str:
+    return f"{audit.CLI_USER}（{user}）" if user else audit.CLI_USER
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     missing = [f for f in args.files if not Path(f).is_file()]
     con = _open(settings)
@@ -105,6 +133,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             con, present, settings, kind=args.kind, replace=args.replace, user=args.user,
             dry_run=args.dry_run,
         )
+        if not args.dry_run:
+            for r in results:
+                audit.record(con, _who(args.user), "import",
+                             f"{r.file}{'｜' + r.sheet if r.sheet else ''}：{STATUS_LABELS.get(r.status, r.status)}，"
+                             f"{r.rows} 行" + (f"，批次 {r.batch_id}" if r.batch_id else ""),
+                             ok=r.status != "refused")
     finally:
         con.close()
     results += [
@@ -183,9 +217,12 @@ def cmd_imports(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
     con = _open(settings)
     try:
-        print(importer.undo(con, args.batch, args.user))
+        message = importer.undo(con, args.batch, args.user)
+        audit.record(con, _who(args.user), "undo", message)
+        print(message)
         return 0
     except importer.UndoError as exc:
+        audit.record(con, _who(args.user), "undo", f"批次 {args.batch}：{exc}", ok=False)
         print(exc, file=sys.stderr)
         return 1
     finally:
@@ -223,6 +260,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from analytics import access
     from analytics import normalize as nz
     from analytics.filters import Filters
     from analytics.reports import REPORTS, ReportArgs, ReportError
@@ -245,13 +283,25 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         units=tuple(args.unit), categories=tuple(args.category), pilot=args.pilot, role=args.role,
     )
     fn, _ = REPORTS[args.name]
+    scope = access.SYSTEM
+    if args.as_user:
+        account = users.load(settings.users_path).get(args.as_user)
+        if account is None:
+            print(f"没有账号 {args.as_user}（账号文件 {settings.users_path}）", file=sys.stderr)
+            return 2
+        scope = account.scope()
     con = _open(settings)
+    detail = f"{args.name}（{filters.describe()}）"
+    cur = access.scoped(con, scope)
     try:
-        frame = fn(con, filters, ReportArgs(year=args.year, period=period, month=month))
+        frame = fn(cur, filters, ReportArgs(year=args.year, period=period, month=month))
+        audit.record(con, _who(args.as_user), "report", detail, role=scope.role)
     except ReportError as exc:
+        audit.record(con, _who(args.as_user), "report", f"{detail}：{exc}", ok=False, role=scope.role)
         print(exc, file=sys.stderr)
         return 2
     finally:
+        cur.close()
         con.close()
     if args.format == "json":
         print(frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1))
@@ -259,4 +309,41 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(frame.to_csv(index=False))
     else:
         print(frame.to_string(index=False) if not frame.empty else "（没有结果）")
+    return 0
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("密码：")
+    if getpass.getpass("再输入一次：") != first:
+        raise users.UserError("两次输入的密码不一致")
+    return first
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    path = settings.users_path
+    if args.action == "list":
+        accounts = users.load(path)
+        if not accounts:
+            print(f"还没有账号（账号文件 {path}）")
+        for u in accounts.values():
+            print(f"{u.username}\t{ROLES[u.role]}\t{u.scope().describe()}\t{u.display_name}")
+        return 0
+    if args.action == "remove":
+        users.remove(path, args.username)
+        print(f"已删除账号 {args.username}")
+        return 0
+    if args.action == "passwd":
+        users.set_password(path, args.username, _password(args.password_stdin))
+        print(f"已重设账号 {args.username} 的密码")
+        return 0
+    if args.role != "admin" and not (args.district or args.unit):
+        print("提示：此账号没有授权任何地区或单位，登录后看不到任何数据（默认拒绝）。"
+              "用 --district 或 --unit 授权。", file=sys.stderr)
+    user = users.add(path, args.username, _password(args.password_stdin), args.role, tuple(args.district),
+                     tuple(args.unit), args.display_name)
+    print(f"已创建账号 {user.username}（{ROLES[user.role]}，{user.scope().describe()}），账号文件 {path}")
     return 0

@@ -30,6 +30,21 @@ class ImportLimits:
     max_file_mb: int = 500
 
 
+AUTH_MODES = ("auto", "signin", "desktop")
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Sign-in. ``auto``: required whenever the store holds real (non-demo) data;
+    ``signin``: always; ``desktop``: a declared single-user install, never (every page says so)."""
+
+    mode: str = "auto"
+    users_file: Path | None = None  # default: beside the store, <store>.users.json
+    max_failures: int = 5  # failed sign-ins per account (or per address) ...
+    lockout_minutes: int = 15  # ... within this many minutes block further attempts
+    oidc_provider: str | None = None  # an [auth.<provider>] section of .streamlit/secrets.toml for st.login
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = DEFAULT_DB
@@ -38,7 +53,12 @@ class Settings:
     id_hash_key: bytes | None = None
     demo_on_empty: bool = True
     min_group_size: int = 5
+    auth: AuthSettings = field(default_factory=AuthSettings)
     raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def users_path(self) -> Path:
+        return self.auth.users_file or self.db_path.with_name(self.db_path.name + ".users.json")
 
     def hash_key(self) -> bytes:
         """The key for hashing 身份证号: configured, or kept in a file beside the store."""
@@ -85,6 +105,7 @@ def load_settings(db: str | os.PathLike[str] | None = None, config: str | None =
         min_group = int(app.get("min_group_size", 5))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"配置文件 {config_path} 中的数值无法识别：{exc}") from exc
+    auth = _auth_settings(raw.get("auth", {}), config_path)
     env_demo = os.environ.get("KAOHE_DEMO_ON_EMPTY")
     demo_on_empty = bool(app.get("demo_on_empty", True))
     if env_demo is not None:
@@ -96,5 +117,23 @@ def load_settings(db: str | os.PathLike[str] | None = None, config: str | None =
         id_hash_key=key.encode("utf-8") if key else None,
         demo_on_empty=demo_on_empty,
         min_group_size=min_group,
+        auth=auth,
         raw=raw,
     )
+
+
+def _auth_settings(section: dict[str, Any], config_path: Path) -> AuthSettings:
+    mode = str(os.environ.get("KAOHE_AUTH_MODE") or section.get("mode", "auto")).strip().lower()
+    if mode not in AUTH_MODES:
+        raise ConfigError(f"配置文件 {config_path} 中 [auth] mode 只能是 {'、'.join(AUTH_MODES)}，而不是「{mode}」")
+    users_file = os.environ.get("KAOHE_USERS_FILE") or section.get("users_file")
+    try:
+        return AuthSettings(
+            mode=mode,
+            users_file=Path(users_file) if users_file else None,
+            max_failures=max(1, int(section.get("max_failures", 5))),
+            lockout_minutes=max(1, int(section.get("lockout_minutes", 15))),
+            oidc_provider=section.get("oidc_provider") or None,
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"配置文件 {config_path} 的 [auth] 中的数值无法识别：{exc}") from exc

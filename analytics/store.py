@@ -179,8 +179,26 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
     refresh_worklog_monthly(con)
 
 
+_V3_AUDIT = """
+CREATE TABLE audit_log (
+    logged_at TIMESTAMP NOT NULL,
+    username VARCHAR NOT NULL,   -- the account, or 命令行 / 本机用户 / 演示访客
+    role     VARCHAR,
+    action   VARCHAR NOT NULL,   -- see analytics.audit.ACTIONS
+    detail   VARCHAR,
+    ok       BOOLEAN NOT NULL,
+    client   VARCHAR             -- the browser's address, when known
+);
+"""
+
+
+def _v3(con: duckdb.DuckDBPyConnection) -> None:
+    """Audit log: sign-ins, imports, undos, exports and report runs."""
+    con.execute(_V3_AUDIT)
+
+
 # Numbered migrations; each runs in its own transaction and bumps the stored version.
-MIGRATIONS = [(1, _v1), (2, _v2)]
+MIGRATIONS = [(1, _v1), (2, _v2), (3, _v3)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -5,11 +5,12 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from analytics import importer, store
+from analytics import auth, importer, store, users
 from analytics.store import KIND_LABELS
 from ui import common, router
 
 router.enter()
+common.require_admin()
 
 STATUS = {"loaded": "✅ 可导入", "unchanged": "➖ 无变化", "refused": "❌ 有错误", "skipped": "⏭️ 已跳过"}
 DONE = {"loaded": "✅ 已导入", "unchanged": "➖ 无变化", "refused": "❌ 未导入", "skipped": "⏭️ 已跳过"}
@@ -36,6 +37,14 @@ with st.expander("导入说明：各类文件需要哪些列"):
         "身份证号导入时即转换为不可逆的加密摘要，不保存原文。"
     )
 
+if config.auth.mode == "auto" and not users.load(config.users_path):
+    st.warning(
+        "导入正式数据后，打开看板需要登录（考核结果属于保密信息）。请先在服务器上创建管理员账号："
+        "`python -m analytics users add 账号名 --role admin`；只有本人使用的单机安装，可在配置文件中设置 "
+        "`[auth] mode = \"desktop\"`。",
+        icon=":material/lock:",
+    )
+
 files = st.file_uploader(
     "选择文件（可多选）", type=["xlsx", "xls", "csv", "tsv", "txt"], accept_multiple_files=True,
     max_upload_size=config.limits.max_file_mb, key="uploads",
@@ -49,22 +58,27 @@ replace = right.toggle(
 
 
 def store_state() -> tuple:
-    with common.cursor() as cur:
+    with common.root_cursor() as cur:
         return store.data_version(cur)
 
 
 def undo_chosen() -> None:
     """Runs before the page redraws, so the history and the form below show the state after the undo,
     and the confirmation has to be given again for the next one."""
+    if not common.admin_now("撤销导入"):
+        st.session_state["undo-flash"] = ("error", "请以管理员身份登录后再撤销。")
+        return
     if not st.session_state.get("undo-sure"):
         st.session_state["undo-flash"] = ("warning", "请先勾选「我确认要撤销这次导入」。")
         return
     try:
-        message = importer.undo(common.connection(), st.session_state["undo-batch"], common.APP_USER)
+        message = importer.undo(common.connection(), st.session_state["undo-batch"], common.user_name())
         st.session_state["undo-flash"] = ("success", message)
         st.session_state.pop("check_key", None)
+        common.log("undo", message)
     except importer.UndoError as exc:
         st.session_state["undo-flash"] = ("error", str(exc))
+        common.log("undo", f"批次 {st.session_state['undo-batch']}：{exc}", ok=False)
     st.session_state["undo-sure"] = False
 
 
@@ -114,18 +128,22 @@ if files:
         try:
             done = importer.import_files(
                 common.connection(), [s for s in sources if s[0] not in refused], config, kind=kind,
-                replace=replace, user=common.APP_USER, progress=lambda f, t: bar.progress(f, text=t))
+                replace=replace, user=common.user_name(), progress=lambda f, t: bar.progress(f, text=t))
         except Exception as exc:
             st.error(f"导入时发生意外错误，本次导入的文件未写入：{exc}")
             st.stop()
         st.session_state.pop("check_key", None)
+        for r in done:
+            common.log("import", f"{r.file}{'｜' + r.sheet if r.sheet else ''}：{DONE[r.status]}，"
+                                 f"{KIND_LABELS.get(r.kind or '', '未识别')}，{r.rows:,} 行"
+                                 + (f"，批次 {r.batch_id}" if r.batch_id else ""), ok=r.status != "refused")
         loaded = sum(r.rows for r in done if r.status == "loaded")
         st.success(f"导入完成：共写入 {loaded:,} 行。")
         show(done, DONE, with_preview=False)
 
 st.divider()
 st.subheader("导入历史")
-with common.cursor() as cur:
+with common.root_cursor() as cur:
     history = importer.history(cur)
     has_demo = store.has_demo_data(cur)
 if history.empty:
@@ -164,7 +182,12 @@ if has_demo:
     if st.button("清除演示数据"):
         with st.spinner("正在清除演示数据……"):
             try:
-                messages = importer.clear_demo(common.connection(), common.APP_USER)
+                messages = importer.clear_demo(common.connection(), common.user_name())
+                common.log("clear_demo", f"{len(messages)} 个批次")
                 st.success(f"已清除演示数据（{len(messages)} 个批次）。")
+                with common.root_cursor() as cur:
+                    if auth.required(cur, config):
+                        st.info("数据库中只剩正式数据，看板从现在起需要登录。")
             except importer.UndoError as exc:
+                common.log("clear_demo", str(exc), ok=False)
                 st.error(str(exc))

@@ -20,6 +20,8 @@ def empty_app(tmp_path, monkeypatch):
     monkeypatch.setenv("KAOHE_DB", str(tmp_path / "app.duckdb"))
     monkeypatch.setenv("KAOHE_ID_KEY", "test-key")
     monkeypatch.setenv("KAOHE_DEMO_ON_EMPTY", "0")
+    # A single-user install: these tests are about importing; sign-in is tested in test_signin.py.
+    monkeypatch.setenv("KAOHE_AUTH_MODE", "desktop")
     st.cache_resource.clear()
     st.cache_data.clear()
     yield tmp_path

@@ -11,7 +11,7 @@ from analytics import importer, store
 
 
 def test_new_store_is_at_the_latest_schema_version(con):
-    assert store.schema_version(con) == store.SCHEMA_VERSION == 2
+    assert store.schema_version(con) == store.SCHEMA_VERSION == 3
 
 
 def test_a_version_1_store_with_logs_is_migrated_and_its_monthly_aggregate_filled(tmp_path):
@@ -27,7 +27,8 @@ def test_a_version_1_store_with_logs_is_migrated_and_its_monthly_aggregate_fille
     """)
     con.close()
     con = store.connect(path)
-    assert store.schema_version(con) == 2
+    assert store.schema_version(con) == 3
+    assert rows(con, "SELECT count(*) FROM audit_log") == [(0,)]  # v3 added the audit log
     # 2025-05-01 is Labour Day (holiday), 05-06 a Tuesday, 05-10 a Saturday: one working day logged.
     assert rows(con, "SELECT * FROM worklog_monthly ORDER BY ALL") == [
         ("P1", dt.date(2025, 5, 1), 15.0, 3, 1, 4), ("P2", dt.date(2025, 6, 1), 6.0, 1, 1, 1)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics import access, store
 from analytics import filters as flt
-from analytics import store
+from analytics.access import Scope
 from analytics.filters import Filters
 from ui import common
 
@@ -13,13 +14,13 @@ STATE_KEY = "global_filters"
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _options(db_path: str, state: tuple) -> dict[str, list]:
-    with common.cursor() as cur:
+def _options(db_path: str, state: tuple, grants: Scope) -> dict[str, list]:
+    with common.cursor(grants) as cur:  # a user is offered only the districts and units granted
         return flt.options(cur)
 
 
 def _store_state() -> tuple:
-    with common.cursor() as cur:
+    with common.root_cursor() as cur:
         return store.data_version(cur)
 
 
@@ -43,7 +44,7 @@ def _adopt_links(valid: dict[str, list[str]]) -> None:
 
 def render() -> Filters:
     """Draw the filter widgets (every page) and remember the Filters for the page."""
-    opts = _options(str(common.settings().db_path), _store_state())
+    opts = _options(str(common.settings().db_path), _store_state(), access.grants(common.scope()))
     _adopt_links({
         "year": [str(y) for y in opts["years"]], "quarter": opts["periods"], "district": opts["districts"],
         "level": opts["levels"], "sector": opts["sectors"], "unit": opts["units"], "category": opts["categories"],
