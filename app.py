@@ -12,7 +12,6 @@ st.set_page_config(page_title="考核分析看板", page_icon=str(Path(__file__)
 
 common.connection()
 common.ensure_demo()
-scope = signin.gate()  # draws the sign-in form and stops here until the user has signed in
 
 analysis = [
     st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", url_path="overview", default=True),
@@ -34,6 +33,7 @@ data = [
     st.Page("pages/audit.py", title="操作日志", icon=":material/policy:", url_path="audit"),
 ]
 pages = {"分析": analysis, "详情": detail, "数据": data}
+scope = signin.gate(pages)  # draws the sign-in form and stops here until the user has signed in
 # Pages only administrators may open are not in the navigation of anyone else, so their URLs lead nowhere.
 page = st.navigation({k: [p for p in v if scope.is_admin or p.url_path not in common.ADMIN_PAGES]
                       for k, v in pages.items()})

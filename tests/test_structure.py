@@ -13,7 +13,7 @@ PAGES = sorted((ROOT / "pages").glob("*.py"))
 APP = (ROOT / "app.py").read_text(encoding="utf-8")
 NAV = dict(re.findall(r'st\.Page\("pages/(\w+)\.py".*?url_path="([^"]*)"', APP))
 # Pages that explain metrics (the others explain how to import or show raw records).
-NO_METRICS = {"data_status", "import_data"}
+NO_METRICS = {"data_status", "import_data", "audit"}  # data pages: no metrics to define
 
 
 def tree(path: Path) -> ast.Module:

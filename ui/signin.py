@@ -44,8 +44,10 @@ def resolve() -> Scope | None:
     return account.scope()
 
 
-def gate() -> Scope:
-    """The session's scope; when a sign-in is needed and not done, draw the form and stop the run."""
+def gate(pages: dict[str, list]) -> Scope:
+    """The session's scope; when a sign-in is needed and not done, draw the form and stop the run.
+    The navigation is declared (hidden) first, so the page the URL names is the one shown after
+    signing in: a bookmark or a link a colleague sent leads to its view."""
     try:
         scope = resolve()
     except users.UserError as exc:
@@ -54,6 +56,7 @@ def gate() -> Scope:
         st.stop()
     if scope is not None:
         return scope
+    st.navigation([p for section in pages.values() for p in section], position="hidden")
     _form(common.settings(), users.load(common.settings().users_path))
     st.stop()
 

@@ -35,6 +35,10 @@ LAUNCH_ARGS = [
 VIEWPORT = {"width": 1400, "height": 900}
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 NO_SKELETON = "() => !document.querySelector(\"[data-testid='stSkeleton']\")"
+# The administrator account every test app has (the store asks for sign-in once it holds real data,
+# e.g. after the import test's upload); tests of other roles add their own accounts.
+ADMIN = ("e2e-admin", "e2e admin password")
+SIGN_IN_TITLE = "考核分析看板"
 FIRST_PAGE_TIMEOUT_S = 300  # the first page builds the demo data (about 25 s on two busy cores)
 STEP_TIMEOUT_MS = 90_000  # one page run on a shared two-core machine
 
@@ -103,16 +107,30 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def start_app(workdir: Path, timeout_s: float = 90, attempts: int = 3) -> App:
-    """Start the app on a fresh store in ``workdir`` (demo data on first page load) and wait until
-    its health endpoint answers. Raises RuntimeError with the log if it never does."""
+def start_app(workdir: Path, timeout_s: float = 90, attempts: int = 3,
+              accounts: dict[str, tuple[str, str, tuple[str, ...]]] | None = None,
+              env_extra: dict[str, str] | None = None) -> App:
+    """Start the app on a fresh store in ``workdir`` (demo data on first page load, unless the store
+    is already there) and wait until its health endpoint answers. The accounts file holds ``ADMIN``
+    and ``accounts`` (name -> (password, role, districts)). Raises RuntimeError with the log if it
+    never answers."""
+    from analytics import users
+
     workdir.mkdir(parents=True, exist_ok=True)
+    users_file = workdir / "users.json"
+    if not users_file.exists():
+        users.add(users_file, ADMIN[0], ADMIN[1], "admin")
+        for name, (password, role, districts) in (accounts or {}).items():
+            users.add(users_file, name, password, role, districts=districts)
     env = {
         **os.environ,
         "KAOHE_DB": str(workdir / "e2e.duckdb"),
         "KAOHE_ID_KEY": "e2e",
         "KAOHE_DEMO_ON_EMPTY": "1",
+        "KAOHE_USERS_FILE": str(users_file),
+        "KAOHE_CONFIG": str(workdir / "absent.toml"),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        **(env_extra or {}),
     }
     problem = ""
     for attempt in range(attempts):
@@ -161,9 +179,28 @@ def wait_idle(page: Page, timeout_ms: float = STEP_TIMEOUT_MS) -> None:
     page.wait_for_function(NO_SKELETON, timeout=timeout_ms)
 
 
-def open_url(page: Page, url: str, timeout_ms: float = STEP_TIMEOUT_MS) -> None:
+def open_url(page: Page, url: str, timeout_ms: float = STEP_TIMEOUT_MS,
+             as_user: tuple[str, str] | None = ADMIN) -> None:
+    """Open ``url`` in ``page`` (a new Streamlit session). If the app asks for sign-in, sign in as
+    ``as_user`` (unless None), as someone opening a bookmark would."""
     page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
     page.locator("h1").first.wait_for(timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+    if as_user is not None and signing_in(page):
+        sign_in(page, *as_user, timeout_ms=timeout_ms)
+
+
+def signing_in(page: Page) -> bool:
+    """The sign-in form is on screen."""
+    return h1(page) == [SIGN_IN_TITLE] and main(page).get_by_role("button", name="登录").count() > 0
+
+
+def sign_in(page: Page, username: str, password: str, timeout_ms: float = STEP_TIMEOUT_MS) -> None:
+    form = main(page).locator("[data-testid='stForm']")
+    form.get_by_label("账号").fill(username)
+    form.get_by_label("密码").fill(password)
+    form.get_by_role("button", name="登录").click()
+    page.wait_for_timeout(300)  # the click starts a run
     wait_idle(page, timeout_ms)
 
 

@@ -151,7 +151,11 @@ def test_samples_are_imported_listed_and_undone(app, page):
         assert row["文件"] in files and row["状态"] == "有效" and row["行数"] == str(rows[row["文件"]]), row
     assert {shown[newer]["文件"], shown[older]["文件"]} == set(files)
     try:
-        assert quarterly_coverage(app, page).endswith("2026Q1")  # the import reached the store
+        # Real (non-demo) data is now in the store: a new visit must sign in first.
+        harness.open_url(page, app.url("/"), as_user=None)
+        assert harness.signing_in(page), harness.h1(page)
+        assert harness.sidebar(page).locator("[data-testid='stMultiSelect']").count() == 0
+        assert quarterly_coverage(app, page).endswith("2026Q1")  # the import reached the store (signed in)
 
         harness.open_url(page, app.url("/import_data"))
         undo(page, newer, shown[newer]["文件"])
@@ -168,6 +172,8 @@ def test_samples_are_imported_listed_and_undone(app, page):
         undo(page, older, shown[older]["文件"])
         assert history(page)[older]["状态"].startswith("已撤销")
         assert harness.problems(page) == []
+        harness.open_url(page, app.url("/"), as_user=None)  # demo data only again: open without sign-in
+        assert harness.h1(page) == ["总览"]
     finally:  # leave the store as the demo was, whatever failed above
         harness.open_url(page, app.url("/import_data"))
         for batch in (newer, older):
