@@ -7,6 +7,7 @@ No pytest in here, so ``screenshots.py`` can use it as a plain script.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -200,7 +201,11 @@ def sign_in(page: Page, username: str, password: str, timeout_ms: float = STEP_T
     form.get_by_label("账号").fill(username)
     form.get_by_label("密码").fill(password)
     form.get_by_role("button", name="登录").click()
-    page.wait_for_timeout(300)  # the click starts a run
+    # Done when the form has gone (signed in) or says why not.
+    page.wait_for_function(
+        "() => document.querySelector(\"[data-testid='stAlertContentError']\")"
+        " || !Array.from(document.querySelectorAll('h1')).some(h => h.innerText.trim() === '考核分析看板')",
+        timeout=timeout_ms)
     wait_idle(page, timeout_ms)
 
 
@@ -222,6 +227,17 @@ def main(page: Page) -> Locator:
 
 def sidebar(page: Page) -> Locator:
     return page.locator("[data-testid='stSidebar']")
+
+
+def page_nav_labels(page: Page) -> list[str]:
+    """The page names the sidebar navigation offers."""
+    nav = page.locator("[data-testid='stSidebarNav']")
+    nav.wait_for()
+    more = nav.get_by_text(re.compile(r"^View \d+ more$"))
+    if more.count():
+        more.click()
+    return [t.strip() for t in nav.locator("a [data-testid='stSidebarNavLink'] span, a span").all_inner_texts()
+            if t.strip()]
 
 
 def h1(page: Page) -> list[str]:
