@@ -70,3 +70,15 @@ def test_export_page_states_the_url_filters(app, page):
     on_screen = harness.dataframe_header(harness.dataframe_with(page, "参评人次"))
     assert [str(c) for c in sheet_rows(data, "好等次占比走势")[0]] == on_screen
     assert harness.query(page) == {k: [v] for k, v in FILTERS.items()}  # downloading kept the view
+
+
+def test_every_download_is_in_the_audit_log(app, page):
+    """The downloads above (demo data: the visitor may open 操作日志) were each recorded with the file."""
+    harness.open_url(page, app.url("/audit"))
+    assert harness.h1(page) == ["操作日志"]
+    table = harness.dataframe_with(page, "操作")
+    header = harness.dataframe_header(table)
+    exports = [r[header.index("内容")] for r in harness.dataframe_rows(table) if r[header.index("操作")] == "导出"]
+    assert any(e.startswith("平时考核等次构成.csv（") for e in exports), exports
+    assert any(e.startswith("平时考核等次构成.xlsx（") for e in exports), exports
+    assert any(e.startswith("导出本页：总览.xlsx（") for e in exports), exports
