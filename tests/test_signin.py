@@ -202,3 +202,26 @@ def test_the_audit_log_query_filters(real_app):
         assert audit.entries(con, audit.AuditQuery(start=tomorrow)).empty
     finally:
         con.close()
+
+
+def test_a_crafted_person_url_for_another_district_shows_nobody(real_app, demo_con):
+    outsider = demo_con.execute("""SELECT person_id FROM people JOIN units USING (unit)
+                                   WHERE district <> ? ORDER BY 1 LIMIT 1""", [DISTRICT]).fetchall()[0][0]
+    at = sign_in(start({"person": outsider}), "lead1")
+    at.switch_page("pages/person.py")
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="person-pick").value is None  # not offered, so not chosen
+    assert outsider not in str([s.value for s in at.subheader] + [c.value for c in at.caption])
+
+
+def test_single_sign_on_maps_an_email_to_an_account_or_nobody(real_app):
+    from analytics import auth
+    from analytics.config import load_settings
+
+    path = real_app / "users.json"
+    users.add(path, "li@example.gov.cn", PASSWORD, "leader", districts=(DISTRICT,))
+    settings = load_settings()
+    assert auth.oidc_user(settings, "li@example.gov.cn").scope().districts == (DISTRICT,)
+    assert auth.oidc_user(settings, "stranger@example.gov.cn") is None
+    assert auth.oidc_user(settings, None) is None
