@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 QUARTER_GRADE_ORDER = ("好", "较好", "一般", "较差", "不确定等次")
 ANNUAL_GRADE_ORDER = ("优秀", "称职", "合格", "基本称职", "基本合格", "不称职", "不合格", "不定等次", "不确定档次")
 GRADE_COLORS = {
@@ -55,3 +57,55 @@ def style(fig, height: int = 420):
         legend=legend, hoverlabel={"font_family": FONT},
     )
     return fig
+
+
+# --- tables -------------------------------------------------------------------------------------------
+# How a table shows a numeric column. The data stays numeric (it sorts as numbers, and the downloads get
+# the raw values); only the display changes. Formats are sprintf-js strings, as st.column_config takes.
+TABLE_FORMATS = {
+    "count": "%,d",  # 19,989
+    "plain": "%d",  # years, batch numbers: 2025, not 2,025
+    "pct": "%.1f%%",  # 0.352 -> 35.2% (the shown value is multiplied by 100)
+    "pct0": "%.0f%%",
+    "score": "%.1f",  # 88.5 (the column header says 分)
+    "decimal": "%,.2f",
+    "signed": "%+.1f",  # +7.8 (points above or below a benchmark)
+}
+PERCENT_FORMATS = ("pct", "pct0")
+IDENTIFIER_COLUMNS = ("年度", "年份", "年", "批次", "行号", "year")  # numbers, not amounts
+
+
+def table_formats(frame: pd.DataFrame, formats: dict[str, str] | None = None
+                  ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The frame as a table shows it, and the display format of each numeric column.
+
+    ``formats`` names a kind from TABLE_FORMATS per column (or gives a sprintf string). Unnamed columns:
+    whole numbers (integer columns, and float columns whose values are all whole, such as counts that
+    went through a join) get thousands separators, except years, batch and row numbers; other floats keep
+    Streamlit's default. Percent columns are multiplied by 100 for display only.
+    """
+    formats = dict(formats or {})
+    shown = frame
+    out: dict[str, str] = {}
+    for column in frame.columns:
+        series = frame[column]
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue  # text (including numbers already written out, or 样本过少) is shown as it is
+        kind = formats.get(column)
+        if kind is None:
+            if not _whole(series):
+                continue
+            kind = "plain" if str(column) in IDENTIFIER_COLUMNS else "count"
+        if kind in PERCENT_FORMATS:
+            if shown is frame:
+                shown = frame.copy()
+            shown[column] = pd.to_numeric(series, errors="coerce") * 100
+        out[str(column)] = TABLE_FORMATS.get(kind, kind)
+    return shown, out
+
+
+def _whole(series: pd.Series) -> bool:
+    if pd.api.types.is_integer_dtype(series):
+        return True
+    values = pd.to_numeric(series, errors="coerce").dropna()
+    return bool(len(values)) and bool((values == values.round()).all())

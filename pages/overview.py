@@ -52,18 +52,16 @@ if ov.rated == 0:
 else:
     blocks.chart(grade_mix_figure(ov.grade_mix, "平时考核"),
                  "所选期间全部季度等次的构成；百分比是占参评人次的比例（不确定等次按占全部人次计）。", "ov-mix")
-    shown = ov.grade_mix.assign(占比=ov.grade_mix["占比"].map(pct))
-    blocks.table(shown, "平时考核等次构成", "ov-mix-table")
+    blocks.table(ov.grade_mix, "平时考核等次构成", "ov-mix-table", formats={"占比": "pct"})
 
 st.subheader("好等次占比走势")
 if len(ov.trend) >= 1:
     blocks.chart(trend_figure(ov.trend),
                  "每个季度好等次（蓝）和一般及以下（橙）占参评人次的比例；虚线为 40% 的好等次上限，"
                  "长期贴近上限说明等次可能按名额而不是按实绩评定。", "ov-trend")
-    shown = ov.trend.assign(好等次占比=ov.trend["好等次占比"].map(pct), 一般及以下占比=ov.trend["一般及以下占比"].map(pct))
-    blocks.table(shown, "好等次占比走势", "ov-trend-table")
+    blocks.table(ov.trend, "好等次占比走势", "ov-trend-table", formats={"好等次占比": "pct", "一般及以下占比": "pct"})
 
 if not ov.annual_mix.empty:
     st.subheader("年度考核等次构成")
     blocks.chart(grade_mix_figure(ov.annual_mix, "年度考核"), "所选年度年度考核等次的构成（占有年度等次人次的比例）。", "ov-annual")
-    blocks.table(ov.annual_mix.assign(占比=ov.annual_mix["占比"].map(pct)), "年度考核等次构成", "ov-annual-table")
+    blocks.table(ov.annual_mix, "年度考核等次构成", "ov-annual-table", formats={"占比": "pct"})

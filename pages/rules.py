@@ -118,14 +118,14 @@ if cfg.excellent_quota_enabled and (eq["graded"] > 0).any():
                  "rules-excellent-quota")
     table = eq[eq["graded"] > 0].sort_values("excess", ascending=False, kind="stable")  # breaches first
     table["优秀比例"] = [("样本过少" if s else pct(v)) for s, v in zip(table["small"], table["share"], strict=True)]
-    table["比例上限"] = [pct(v) for v in table["share_limit"]]
+    table["比例上限"] = table["share_limit"]
     table["是否超出"] = table["breach"].map({True: "超出", False: "未超出"})
     table["excess"] = table["excess"].clip(lower=0)
     blocks.table(table[["unit", "year", "graded", "undetermined", "excellent", "比例上限", "quota", "excess", "优秀比例",
                         "是否超出"]]
                  .rename(columns={"unit": "单位", "year": "年度", "graded": "确定等次人数", "undetermined": "不定等次人数",
                                   "excellent": "优秀人数", "quota": "名额", "excess": "超出人数"}),
-                 "规则检查_优秀名额", "rules-excellent-quota-table",
+                 "规则检查_优秀名额", "rules-excellent-quota-table", formats={"比例上限": "pct"},
                  caption="上图各点的数字；确定等次人数不足最小人数时，比例显示为「样本过少」。")
 
 with st.expander("指标说明"):

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+from apptools import shown_formats
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
@@ -71,6 +72,13 @@ def test_overview_page_on_demo_and_with_nothing_selected(demo_app, demo_con):
     assert not at.warning, [w.value for w in at.warning]
     assert len(at.get("plotly_chart")) == 3
     assert [b.proto.label for b in at.sidebar.get("download_button")] == ["导出本页（Excel）"]
+    # Tables show 1,487 and 33.5%, but hold (and download) the numbers themselves.
+    mix, trend, annual = at.dataframe
+    assert shown_formats(trend) == {"参评人次": "%,d", "好": "%,d", "好等次占比": "%.1f%%", "一般及以下占比": "%.1f%%"}
+    assert shown_formats(mix) == shown_formats(annual) == {"人次": "%,d", "占比": "%.1f%%"}
+    ov = overview(demo_con.cursor(), Filters())
+    assert trend.value["参评人次"].tolist() == ov.trend["参评人次"].tolist()
+    assert trend.value["好等次占比"].round(6).tolist() == (ov.trend["好等次占比"] * 100).round(6).tolist()
     district, sector = demo_con.execute("""
         SELECT d.district, s.sector
         FROM (SELECT DISTINCT district FROM units) d, (SELECT DISTINCT sector FROM units) s

@@ -1,0 +1,30 @@
+"""Table number formats: what a table shows, while the data (and the downloads) stay numeric."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analytics.figures import table_formats
+
+
+def test_counts_get_separators_years_and_row_numbers_do_not():
+    frame = pd.DataFrame({
+        "单位": ["甲局", "乙局"], "人数": [19989, 12], "年度": [2025, 2024], "行号": [1234, 5],
+        "评价条数": [1069.0, 32900000.0], "平均分": [88.46, 90.0], "是否超出": [True, False],
+    })
+    shown, formats = table_formats(frame)
+    assert formats == {"人数": "%,d", "年度": "%d", "行号": "%d", "评价条数": "%,d"}
+    assert shown is frame  # nothing to rescale
+
+
+def test_named_formats_percent_is_rescaled_for_display_only():
+    frame = pd.DataFrame({"等次": ["好", "较好"], "占比": [0.352, float("nan")], "平均分": [88.46, 90.0],
+                          "宽严度（分）": [7.8, -7.6], "备注": ["35.2%", "样本过少"]})
+    shown, formats = table_formats(frame, {"占比": "pct", "平均分": "score", "宽严度（分）": "signed",
+                                           "备注": "pct", "不在表中": "pct"})
+    assert formats == {"占比": "%.1f%%", "平均分": "%.1f", "宽严度（分）": "%+.1f"}
+    assert math.isclose(shown["占比"].iloc[0], 35.2) and pd.isna(shown["占比"].iloc[1])
+    assert frame["占比"].iloc[0] == 0.352  # the caller's frame (the download) keeps the raw share
+    assert list(shown["备注"]) == ["35.2%", "样本过少"]  # text columns are left as they are
