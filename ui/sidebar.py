@@ -41,14 +41,35 @@ def _adopt_links(valid: dict[str, list[str]]) -> None:
         seen[key] = now
 
 
+LABELS = {"year": "年度", "quarter": "季度", "district": "地区", "level": "单位层级", "sector": "系统", "unit": "单位",
+          "category": "人员类别", "pilot": "联系点", "role": "领导/工作人员"}
+
+
+def unknown_values(valid: dict[str, list[str]], given: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(parameter, value) for every filter value in the URL that the data does not have: the widget
+    ignores those, so the page says so instead of silently showing more than the link asked for."""
+    return [(key, value) for key in MULTI_KEYS + SINGLE_KEYS for value in given.get(key, [])
+            if value not in valid[key]]
+
+
+def _warn_unknown(ignored: list[tuple[str, str]]) -> None:
+    if not ignored:
+        return
+    parts = "；".join(f"「{LABELS[key]}」（{key}）= {value}" for key, value in ignored)
+    st.warning(f"链接中有筛选值在当前数据中不存在，已忽略：{parts}。页面按其余筛选条件显示；"
+               "请检查链接，或在左侧重新选择。", icon=":material/link_off:")
+
+
 def render() -> Filters:
     """Draw the filter widgets (every page) and remember the Filters for the page."""
     opts = _options(str(common.settings().db_path), _store_state())
-    _adopt_links({
+    valid = {
         "year": [str(y) for y in opts["years"]], "quarter": opts["periods"], "district": opts["districts"],
         "level": opts["levels"], "sector": opts["sectors"], "unit": opts["units"], "category": opts["categories"],
         "pilot": ["全部", *flt.PILOT_LABELS.values()], "role": ["全部", *flt.ROLE_LABELS.values()],
-    })
+    }
+    _adopt_links(valid)
+    _warn_unknown(unknown_values(valid, {key: st.query_params.get_all(key) for key in MULTI_KEYS + SINGLE_KEYS}))
     bar = st.sidebar
     bar.header("筛选")
 
