@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.figures import pct
-from analytics.overview import FINDING_MODULES, findings_of, grade_mix_figure, overview, trend_figure
+from analytics.overview import all_leads, grade_mix_figure, overview, trend_figure
 from ui import blocks, common, router, sidebar
 
 router.enter()
@@ -24,19 +24,20 @@ if latest is not None:
 st.markdown(headline + "。")
 
 st.subheader("需要关注的发现")
-findings = []
-for name in FINDING_MODULES:
-    try:
-        findings += common.compute(findings_of, name, f, config.min_group_size)
-    except Exception as exc:  # one analysis failing must not take the overview down
-        st.warning(f"有一项分析暂时无法汇总（{name}）：{exc}")
-if not findings:
+found = common.compute(all_leads, f, config.min_group_size)
+for title, error in found.failed:  # one analysis failing must not take the overview down
+    st.warning(f"「{title}」的发现暂时无法汇总：{error}")
+if not found.leads:
     st.success("在当前筛选范围内，各页都没有需要特别关注的发现。")
-for finding in findings:
+for lead in found.leads:
     with st.container(border=True):
-        st.markdown(f"**{finding.title}**")
-        st.caption(finding.detail)
-        st.page_link(finding.page, label="查看详情", icon=":material/arrow_forward:")
+        st.markdown(f"**{lead.finding.title}**")
+        st.caption(lead.finding.detail)
+        if lead.focus:
+            st.page_link(lead.finding.page, label=f"查看「{'、'.join(lead.focus)}」的详情",
+                         icon=":material/arrow_forward:", query_params={"unit": list(lead.focus)})
+        st.page_link(lead.finding.page, label="查看全部详情" if lead.focus else "查看详情",
+                     icon=":material/arrow_forward:")
 
 with st.expander("指标说明"):
     st.markdown(
