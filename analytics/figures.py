@@ -46,6 +46,27 @@ def count(value: int | None, unit: str = "人") -> str:
     return f"{int(value):,}{unit}"
 
 
+def log_ticks(low: float, high: float) -> list[int]:
+    """Tick values for a log axis from ``low`` to ``high``: 1, 2, 5, 10, 20, 50 … (only 1, 10, 100 …
+    when that would give more than eight ticks), instead of plotly's labelled minor ticks 2 3 4 5 … 9."""
+    low, high = max(low, 1), max(high, 1)
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    steps = (1, 2, 5)
+    ticks = [m * 10**d for d in decades for m in steps if low <= m * 10**d <= high]
+    if len(ticks) > 8:
+        ticks = [t for t in ticks if str(t).startswith("1")]
+    return ticks or [int(low)]
+
+
+def log_axis(low: float, high: float, title: str) -> dict:
+    """A readable log x axis: ticks 1-2-5 with thousands separators, no labelled minor ticks; the range
+    reaches a little beyond the data on both sides."""
+    ticks = log_ticks(low, high)
+    span = (math.log10(max(low, 1)) - 0.05, math.log10(max(high, 1)) + 0.05)
+    return {"type": "log", "title": title, "tickvals": ticks, "ticktext": [f"{t:,}" for t in ticks],
+            "range": list(span), "minor": {"showgrid": False}}
+
+
 def style(fig, height: int = 420):
     """Common layout for every plotly figure: font, margins, a horizontal legend above the plot
     (below it when the figure has a title, so the two never overlap)."""

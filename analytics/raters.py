@@ -449,8 +449,9 @@ def leniency_figure(result: RaterAnalysis) -> go.Figure:
                                      line={"color": "#555555", "dash": "dash", "width": 1},
                                      showlegend=sign == 1, hoverinfo="skip"))
     fig.add_hline(y=0, line={"color": "#555555", "width": 1})
-    fig.update_layout(xaxis_title="可比评价条数（对数刻度）", yaxis_title="宽严度：比其他评价人平均高（分）",
-                      xaxis_type="log")
+    low = min(int(r["k"].min()), max(result.min_ratings, 1)) if len(r) else 1
+    fig.update_layout(xaxis=figures.log_axis(low, max(kmax, result.min_ratings + 1), "可比评价条数（对数刻度）"),
+                      yaxis_title="宽严度：比其他评价人平均高（分）")
     return fig
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 
-from analytics.figures import table_formats
+from analytics.figures import log_ticks, table_formats
 
 
 def test_counts_get_separators_years_and_row_numbers_do_not():
@@ -28,3 +29,11 @@ def test_named_formats_percent_is_rescaled_for_display_only():
     assert math.isclose(shown["占比"].iloc[0], 35.2) and pd.isna(shown["占比"].iloc[1])
     assert frame["占比"].iloc[0] == 0.352  # the caller's frame (the download) keeps the raw share
     assert list(shown["备注"]) == ["35.2%", "样本过少"]  # text columns are left as they are
+
+
+@pytest.mark.parametrize(("low", "high", "ticks"), [
+    (1, 10, [1, 2, 5, 10]), (3, 150, [5, 10, 20, 50, 100]), (5, 2000, [10, 100, 1000]),
+    (1, 20000, [1, 10, 100, 1000, 10000]), (1, 1, [1]), (0, 3, [1, 2]),
+])
+def test_log_ticks_one_two_five(low, high, ticks):
+    assert log_ticks(low, high) == ticks

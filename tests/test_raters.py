@@ -308,6 +308,14 @@ def test_demo_agreement_low_where_scores_are_flattened(demo_con):
     assert findings[0].title.startswith("2 名评价人打分明显") and findings[0].page == "pages/raters.py"
 
 
+def test_leniency_chart_log_axis_has_only_readable_ticks(demo_con):
+    result = raters.analyse(demo_con.cursor(), Filters())
+    axis = raters.leniency_figure(result).layout.xaxis
+    assert axis.type == "log" and axis.title.text == "可比评价条数（对数刻度）"
+    assert list(axis.tickvals) == [5, 10, 20, 50, 100, 200] and list(axis.ticktext) == ["5", "10", "20", "50", "100", "200"]
+    assert int(result.raters["k"].max()) <= 10 ** axis.range[1]  # every rater is inside the axis
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 
