@@ -69,14 +69,21 @@ def log_axis(low: float, high: float, title: str) -> dict:
 
 def style(fig, height: int = 420):
     """Common layout for every plotly figure: font, margins, a horizontal legend above the plot
-    (below it when the figure has a title, so the two never overlap)."""
+    (below it when the figure has a title, or above the titles of subplots, so that they never overlap),
+    and numbers on the axes written out with thousands separators (1,000 and 20,000, not 1000 and 20k)."""
     titled = bool(fig.layout.title and fig.layout.title.text)
-    legend = ({"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0} if titled
-              else {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0})
+    subplot_titles = any(a.yref == "paper" and (a.y or 0) >= 0.99 for a in fig.layout.annotations or ())
+    if titled:
+        legend, top = {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}, 50
+    else:
+        lift = 34 / height if subplot_titles else 0.02  # above a line of subplot titles
+        legend, top = {"orientation": "h", "yanchor": "bottom", "y": 1 + lift, "x": 0}, 70 if subplot_titles else 40
     fig.update_layout(
-        font_family=FONT, height=height, margin={"l": 10, "r": 10, "t": 50 if titled else 40, "b": 10},
+        font_family=FONT, height=height, margin={"l": 10, "r": 10, "t": top, "b": 10},
         legend=legend, hoverlabel={"font_family": FONT},
     )
+    fig.update_xaxes(exponentformat="none", separatethousands=True)
+    fig.update_yaxes(exponentformat="none", separatethousands=True)
     return fig
 
 

@@ -96,18 +96,23 @@ def _trend(quarters: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("考核周期").reset_index(drop=True)
 
 
+MIX_LABEL_MIN_SHARE = 0.08  # a narrower segment has no room for its label (the legend and hover name it)
+
+
 def grade_mix_figure(mix: pd.DataFrame, title: str) -> go.Figure:
-    """One horizontal stacked bar: the share of each grade, in the fixed grade colours."""
+    """One horizontal stacked bar: the share of each grade, in the fixed grade colours and order."""
     fig = go.Figure()
     for row in mix.itertuples():
+        share = f"{row.占比 * 100:.1f}%" if row.占比 == row.占比 else "—"
         fig.add_trace(go.Bar(
             x=[row.人次], y=[title], orientation="h", name=row.等次,
             marker_color=GRADE_COLORS.get(row.等次, "#999999"),
-            hovertemplate=f"{row.等次}：%{{x:,}} 人次<extra></extra>",
-            text=[f"{row.等次} {row.占比 * 100:.1f}%" if row.占比 == row.占比 else row.等次],
-            textposition="inside", insidetextanchor="middle",
+            hovertemplate=f"{row.等次}：%{{x:,}} 人次（{share}）<extra></extra>",
+            text=[f"{row.等次} {share}" if row.占比 >= MIX_LABEL_MIN_SHARE else ""],
+            textposition="inside", insidetextanchor="middle", textangle=0,
         ))
-    fig.update_layout(barmode="stack", height=150, xaxis_title="人次", yaxis={"visible": False})
+    fig.update_layout(barmode="stack", height=150, xaxis_title="人次", yaxis={"visible": False},
+                      legend={"traceorder": "normal"})
     return fig
 
 

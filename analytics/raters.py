@@ -402,20 +402,24 @@ def headline(result: RaterAnalysis) -> str:
     harsh = r[r["harsh"]].sort_values("leniency")
     parts = []
     if len(lenient):
-        names = "、".join(f"{x.label}（{x.leniency:+.1f} 分）" for x in lenient.head(3).itertuples())
-        parts.append(f"{len(lenient)} 名评价人打分明显偏松：{names}")
+        parts.append(f"{len(lenient)} 名评价人打分明显偏松：{_names(lenient)}")
     if len(harsh):
-        names = "、".join(f"{x.label}（{x.leniency:+.1f} 分）" for x in harsh.head(3).itertuples())
-        parts.append(f"{len(harsh)} 名明显偏严：{names}")
+        parts.append(f"{len(harsh)} 名明显偏严：{_names(harsh)}")
     if parts:
-        text = "；".join(parts) + f"（在 {usable} 名有足够可比评价的评价人中，与同一被评价人其他评价人的平均分相比）。"
+        text = "；".join(parts) + (f"（在 {usable:,} 名有足够可比评价的评价人中，"
+                                   "与同一被评价人其他评价人的平均分相比）。")
     else:
-        text = (f"在 {usable} 名有足够可比评价的评价人中，没有评价人的打分明显偏松或偏严"
+        text = (f"在 {usable:,} 名有足够可比评价的评价人中，没有评价人的打分明显偏松或偏严"
                 f"（平均差 ≥ {LENIENCY_POINTS:.0f} 分且 ≥ {LENIENCY_SE:.0f} 个标准误）。")
     icc = result.agreement.get("icc1")
     if icc is not None and not math.isnan(icc):
         text += f"同一人的不同评价人之间一致性 ICC(1) = {icc:.2f}（{icc_band(icc)}）。"
     return text
+
+
+def _names(raters: pd.DataFrame, top: int = 3) -> str:
+    names = "、".join(f"{x.label}（{x.leniency:+.1f} 分）" for x in raters.head(top).itertuples())
+    return names + ("等" if len(raters) > top else "")
 
 
 # --- figures -------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ if ov.empty:
     st.stop()
 
 latest = ov.trend.iloc[-1] if not ov.trend.empty else None
-headline = f"所选范围（{f.describe()}）共 **{ov.units:,} 个单位、{ov.people:,} 人**"
+scope = "全部数据" if f.is_empty() else f"所选范围（{f.describe()}）"
+headline = f"{scope}共 **{ov.units:,} 个单位、{ov.people:,} 人**"
 if latest is not None:
     headline += (f"；最近一个季度 {latest['考核周期']} 有 {int(latest['参评人次']):,} 人参评，"
                  f"好等次占 **{pct(latest['好等次占比'])}**（上限 40%），一般及以下占 {pct(latest['一般及以下占比'])}")

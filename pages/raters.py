@@ -16,7 +16,7 @@ if result.empty:
     blocks.empty("当前筛选条件下没有评价明细。请放宽左侧的筛选条件，或在「数据导入」页导入评价明细。")
     st.stop()
 
-st.markdown(raters.headline(result))
+st.markdown(f"**{raters.headline(result)}**")
 st.caption(result.method + f" 筛选：{f.describe()}（按被评价人筛选）。")
 
 # --- leniency -------------------------------------------------------------------------------------

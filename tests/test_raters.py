@@ -327,6 +327,7 @@ def test_page_renders_on_demo_and_shows_a_raters_ratings(demo_app):
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "评价人分析"
     assert "2 名评价人打分明显偏松" in at.markdown[0].value
+    assert "（在 1,505 名有足够可比评价的评价人中，" in at.markdown[0].value
     assert len(at.get("plotly_chart")) == 5
     flagged = next(d.value for d in at.dataframe if "示例" in d.value.columns)
     assert set(flagged["评价人编号"]) == LENIENT | HARSH

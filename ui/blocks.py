@@ -28,22 +28,26 @@ def chart(fig, how_to_read: str, key: str, selectable: bool = False):
     return None
 
 
-def show(frame: pd.DataFrame, formats: dict[str, str] | None = None, **kwargs):
+def show(frame: pd.DataFrame, formats: dict[str, str] | None = None, hidden: tuple[str, ...] = (), **kwargs):
     """``st.dataframe`` with the project's number formats (thousands separators, 35.2%, years as
     2025): the data stays numeric, only the display changes. ``formats`` as in
-    ``analytics.figures.table_formats``. Returns what ``st.dataframe`` returns (the selection)."""
+    ``analytics.figures.table_formats``; ``hidden`` columns are left off the screen. Returns what
+    ``st.dataframe`` returns (the selection)."""
     shown, fmts = table_formats(frame, formats)
     config = {column: st.column_config.NumberColumn(format=fmt) for column, fmt in fmts.items()}
     config.update(kwargs.pop("column_config", None) or {})
+    if hidden:
+        kwargs["column_order"] = [c for c in frame.columns if c not in hidden]
     return st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **kwargs)
 
 
 def table(frame: pd.DataFrame, stem: str, key: str, caption: str | None = None,
-          formats: dict[str, str] | None = None, **kwargs) -> None:
-    """The table behind a chart, with CSV and Excel downloads (of the raw numbers, not the display)."""
+          formats: dict[str, str] | None = None, hidden: tuple[str, ...] = (), **kwargs) -> None:
+    """The table behind a chart, with CSV and Excel downloads (of the raw numbers and every column,
+    hidden ones included, not of the display)."""
     if caption:
         st.caption(caption)
-    show(frame, formats, **kwargs)
+    show(frame, formats, hidden, **kwargs)
     common.downloads(frame, stem, key)
 
 
