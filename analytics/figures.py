@@ -98,9 +98,10 @@ TABLE_FORMATS = {
     "score": "%.1f",  # 88.5 (the column header says 分)
     "decimal": "%,.2f",
     "signed": "%+.1f",  # +7.8 (points above or below a benchmark)
+    "hours": "%,.1f",  # 1,234.5
 }
 PERCENT_FORMATS = ("pct", "pct0")
-IDENTIFIER_COLUMNS = ("年度", "年份", "年", "批次", "行号", "year")  # numbers, not amounts
+IDENTIFIER_COLUMNS = ("年", "批次", "行号", "year")  # numbers, not amounts (and any column ending in 年度 or 年份)
 
 
 def table_formats(frame: pd.DataFrame, formats: dict[str, str] | None = None
@@ -123,13 +124,17 @@ def table_formats(frame: pd.DataFrame, formats: dict[str, str] | None = None
         if kind is None:
             if not _whole(series):
                 continue
-            kind = "plain" if str(column) in IDENTIFIER_COLUMNS else "count"
+            kind = "plain" if _identifier(str(column)) else "count"
         if kind in PERCENT_FORMATS:
             if shown is frame:
                 shown = frame.copy()
             shown[column] = pd.to_numeric(series, errors="coerce") * 100
         out[str(column)] = TABLE_FORMATS.get(kind, kind)
     return shown, out
+
+
+def _identifier(column: str) -> bool:
+    return column in IDENTIFIER_COLUMNS or column.endswith(("年度", "年份"))
 
 
 def _whole(series: pd.Series) -> bool:

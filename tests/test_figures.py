@@ -12,11 +12,11 @@ from analytics.figures import log_ticks, table_formats
 
 def test_counts_get_separators_years_and_row_numbers_do_not():
     frame = pd.DataFrame({
-        "单位": ["甲局", "乙局"], "人数": [19989, 12], "年度": [2025, 2024], "行号": [1234, 5],
+        "单位": ["甲局", "乙局"], "人数": [19989, 12], "年度": [2025, 2024], "最近年度": [2025, 2025], "行号": [1234, 5],
         "评价条数": [1069.0, 32900000.0], "平均分": [88.46, 90.0], "是否超出": [True, False],
     })
     shown, formats = table_formats(frame)
-    assert formats == {"人数": "%,d", "年度": "%d", "行号": "%d", "评价条数": "%,d"}
+    assert formats == {"人数": "%,d", "年度": "%d", "最近年度": "%d", "行号": "%d", "评价条数": "%,d"}
     assert shown is frame  # nothing to rescale
 
 

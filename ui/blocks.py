@@ -31,13 +31,14 @@ def chart(fig, how_to_read: str, key: str, selectable: bool = False):
 def show(frame: pd.DataFrame, formats: dict[str, str] | None = None, hidden: tuple[str, ...] = (), **kwargs):
     """``st.dataframe`` with the project's number formats (thousands separators, 35.2%, years as
     2025): the data stays numeric, only the display changes. ``formats`` as in
-    ``analytics.figures.table_formats``; ``hidden`` columns are left off the screen. Returns what
-    ``st.dataframe`` returns (the selection)."""
+    ``analytics.figures.table_formats``; ``hidden`` columns, and columns without a single value, are
+    left off the screen (not out of the downloads). Returns what ``st.dataframe`` returns (the selection)."""
     shown, fmts = table_formats(frame, formats)
     config = {column: st.column_config.NumberColumn(format=fmt) for column, fmt in fmts.items()}
     config.update(kwargs.pop("column_config", None) or {})
-    if hidden:
-        kwargs["column_order"] = [c for c in frame.columns if c not in hidden]
+    blank = [c for c in frame.columns if len(frame) and frame[c].isna().all()]  # shows None in every row
+    if hidden or blank:
+        kwargs["column_order"] = [c for c in frame.columns if c not in hidden and c not in blank]
     return st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **kwargs)
 
 
