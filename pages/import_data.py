@@ -138,7 +138,7 @@ else:
         "数据类型": history["kind"].map(KIND_LABELS),
         "行数": history["rows"],
         "替换行数": history["replaced"],
-        "操作人": history["imported_by"].fillna(""),
+        "操作人": history["imported_by"].fillna("").replace({"demo": "系统（演示数据）"}),
         "状态": history["undone_at"].map(lambda t: "有效" if pd.isna(t) else f"已撤销 {t:%Y-%m-%d %H:%M}"),
     })
     st.caption("每个文件的每张表是一个批次。撤销一个批次会删除它写入的数据，并恢复被它替换的数据。")
