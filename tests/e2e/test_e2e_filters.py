@@ -83,3 +83,13 @@ def test_deep_link_to_a_unit(app, page):
     header = harness.dataframe_header(table)
     units = {row[header.index("单位")] for row in harness.dataframe_rows(table)}
     assert units == {unit}
+
+
+def test_deep_link_with_an_unknown_district_names_it(app, page):
+    harness.open_url(page, app.url("/raters", district=["不存在区", "北原县"]))
+    assert harness.h1(page) == ["评价人分析"]
+    warning = harness.main(page).locator("[data-testid='stAlert']").filter(has_text="链接中有筛选值")
+    expect(warning).to_contain_text("已忽略：「地区」（district）= 不存在区。")
+    assert harness.chips(page, "地区") == ["北原县"]  # the known value still applies
+    assert harness.query(page) == {"district": ["北原县"]}
+    expect(harness.main(page)).to_contain_text("筛选：地区：北原县")
