@@ -417,6 +417,15 @@ def headline(result: RaterAnalysis) -> str:
     return text
 
 
+def choice_label(label: str, rater: str) -> str:
+    """A rater in a picker, as the person picker writes people: 方庆瑞（青崖市公安局，P00005）."""
+    if label == rater:
+        return rater
+    if label.endswith("）"):
+        return f"{label[:-1]}，{rater}）"
+    return f"{label}（{rater}）"
+
+
 def _names(raters: pd.DataFrame, top: int = 3) -> str:
     names = "、".join(f"{x.label}（{x.leniency:+.1f} 分）" for x in raters.head(top).itertuples())
     return names + ("等" if len(raters) > top else "")

@@ -48,7 +48,7 @@ else:
     if clicked in labels:
         chosen = clicked
     else:
-        chosen = st.selectbox("评价人（或点击上图中的点）", choices, format_func=lambda r: f"{labels.get(r, r)}（{r}）",
+        chosen = st.selectbox("评价人（或点击上图中的点）", choices, format_func=lambda r: raters.choice_label(labels.get(r, r), r),
                               key="raters-pick")
     if chosen:
         row = result.raters[result.raters["rater"] == chosen].iloc[0]

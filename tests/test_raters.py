@@ -358,3 +358,12 @@ def test_page_with_filters_that_leave_nothing(demo_app, demo_con):
     assert not at.exception, [e.value for e in at.exception]
     assert any("没有" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+@pytest.mark.parametrize(("label", "rater", "shown"), [
+    ("方庆瑞（青崖市公安局）", "P00005", "方庆瑞（青崖市公安局，P00005）"),
+    ("方庆瑞", "P00005", "方庆瑞（P00005）"),
+    ("群众代表", "群众代表", "群众代表"),  # a rater who is not on the roster is named by what the file says
+])
+def test_rater_choice_label(label, rater, shown):
+    assert raters.choice_label(label, rater) == shown
