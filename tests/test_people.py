@@ -96,6 +96,7 @@ def test_drill_down_pages_render_on_demo_data(demo_app):
     # The demo has no 加分/减分: those columns stay in the download but would show None in every row.
     assert quarters.value[["加分", "减分"]].isna().all().all()
     assert list(quarters.proto.column_order) == ["考核周期", "得分", "等次", "德", "能", "勤", "绩", "廉", "评鉴人"]
+    assert quarters.proto.placeholder == "—"  # a missing value elsewhere is a dash, not None
     assert shown_formats(quarters)["德"] == "%.1f" and shown_formats(years)["平时考核平均分"] == "%.1f"
     assert shown_formats(months)["饱和度"] == "%.1f%%" and months.value["饱和度"].between(10, 200).all()
 

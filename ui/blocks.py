@@ -39,6 +39,7 @@ def show(frame: pd.DataFrame, formats: dict[str, str] | None = None, hidden: tup
     blank = [c for c in frame.columns if len(frame) and frame[c].isna().all()]  # shows None in every row
     if hidden or blank:
         kwargs["column_order"] = [c for c in frame.columns if c not in hidden and c not in blank]
+    kwargs.setdefault("placeholder", "—")  # a missing value, as figures.pct writes it (Streamlit: "None")
     return st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **kwargs)
 
 
