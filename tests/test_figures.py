@@ -37,3 +37,20 @@ def test_named_formats_percent_is_rescaled_for_display_only():
 ])
 def test_log_ticks_one_two_five(low, high, ticks):
     assert log_ticks(low, high) == ticks
+
+
+def test_style_writes_thousands_and_keeps_the_legend_off_subplot_titles():
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from analytics.figures import style
+
+    plain = style(go.Figure(go.Bar(x=["好"], y=[17838], name="人次")))
+    assert plain.layout.xaxis.separatethousands and plain.layout.yaxis.exponentformat == "none"  # 18,000 not 18k
+    assert plain.layout.legend.y == 1.02 and plain.layout.margin.t == 40
+
+    panels = make_subplots(rows=1, cols=2, subplot_titles=("得分标准差（分）", "好等次比例（%）"))
+    panels.add_trace(go.Scatter(x=[1], y=[1], name="联系点单位"), row=1, col=1)
+    style(panels, height=340)
+    assert math.isclose(panels.layout.legend.y, 1 + 34 / 340) and panels.layout.margin.t == 70
+    assert all(axis.separatethousands for axis in (panels.layout.xaxis, panels.layout.xaxis2))
