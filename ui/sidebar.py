@@ -41,8 +41,10 @@ def _adopt_links(valid: dict[str, list[str]]) -> None:
         seen[key] = now
 
 
-LABELS = {"year": "年度", "quarter": "季度", "district": "地区", "level": "单位层级", "sector": "系统", "unit": "单位",
-          "category": "人员类别", "pilot": "联系点", "role": "领导/工作人员"}
+LABELS = {  # the widgets' labels, also used to name a parameter the link got wrong
+    "year": "年度", "quarter": "季度", "district": "地区", "level": "单位层级", "sector": "系统", "unit": "单位",
+    "category": "人员类别", "pilot": "联系点", "role": "领导/工作人员",
+}
 
 
 def unknown_values(valid: dict[str, list[str]], given: dict[str, list[str]]) -> list[tuple[str, str]]:
@@ -77,15 +79,15 @@ def render() -> Filters:
         return bar.multiselect(label, [str(v) for v in values], key=key, bind="query-params",
                                placeholder="全部", help=help)
 
-    years = multi("年度", "year", opts["years"])
-    periods = multi("季度", "quarter", opts["periods"], help="选了季度时，以季度为准")
-    districts = multi("地区", "district", opts["districts"])
-    levels = multi("单位层级", "level", opts["levels"])
-    sectors = multi("系统", "sector", opts["sectors"])
-    units = multi("单位", "unit", opts["units"])
-    categories = multi("人员类别", "category", opts["categories"])
-    pilot = bar.selectbox("联系点", ["全部", *flt.PILOT_LABELS.values()], key="pilot", bind="query-params")
-    role = bar.selectbox("领导/工作人员", ["全部", *flt.ROLE_LABELS.values()], key="role", bind="query-params")
+    years = multi(LABELS["year"], "year", opts["years"])
+    periods = multi(LABELS["quarter"], "quarter", opts["periods"], help="选了季度时，以季度为准")
+    districts = multi(LABELS["district"], "district", opts["districts"])
+    levels = multi(LABELS["level"], "level", opts["levels"])
+    sectors = multi(LABELS["sector"], "sector", opts["sectors"])
+    units = multi(LABELS["unit"], "unit", opts["units"])
+    categories = multi(LABELS["category"], "category", opts["categories"])
+    pilot = bar.selectbox(LABELS["pilot"], ["全部", *flt.PILOT_LABELS.values()], key="pilot", bind="query-params")
+    role = bar.selectbox(LABELS["role"], ["全部", *flt.ROLE_LABELS.values()], key="role", bind="query-params")
     chosen = Filters(
         years=tuple(int(y) for y in years), periods=tuple(periods), districts=tuple(districts),
         levels=tuple(levels), sectors=tuple(sectors), units=tuple(units), categories=tuple(categories),
