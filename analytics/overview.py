@@ -4,7 +4,7 @@ every analysis page."""
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import pandas as pd
@@ -16,6 +16,8 @@ from analytics.findings import Finding
 
 # Analysis modules whose top findings the overview lists, in this order.
 FINDING_MODULES = ("grade_spread", "distribution", "rules", "raters", "saturation", "patterns", "pilots")
+MODULE_TITLES = {"grade_spread": "等次分布", "distribution": "分数分布", "rules": "规则检查", "raters": "评价人分析",
+                 "saturation": "工作饱和度", "patterns": "好/一般 走势", "pilots": "联系点对比"}
 GOOD_QUOTA = 0.40
 
 
@@ -94,18 +96,23 @@ def _trend(quarters: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("考核周期").reset_index(drop=True)
 
 
+MIX_LABEL_MIN_SHARE = 0.08  # a narrower segment has no room for its label (the legend and hover name it)
+
+
 def grade_mix_figure(mix: pd.DataFrame, title: str) -> go.Figure:
-    """One horizontal stacked bar: the share of each grade, in the fixed grade colours."""
+    """One horizontal stacked bar: the share of each grade, in the fixed grade colours and order."""
     fig = go.Figure()
     for row in mix.itertuples():
+        share = f"{row.占比 * 100:.1f}%" if row.占比 == row.占比 else "—"
         fig.add_trace(go.Bar(
             x=[row.人次], y=[title], orientation="h", name=row.等次,
             marker_color=GRADE_COLORS.get(row.等次, "#999999"),
-            hovertemplate=f"{row.等次}：%{{x:,}} 人次<extra></extra>",
-            text=[f"{row.等次} {row.占比 * 100:.1f}%" if row.占比 == row.占比 else row.等次],
-            textposition="inside", insidetextanchor="middle",
+            hovertemplate=f"{row.等次}：%{{x:,}} 人次（{share}）<extra></extra>",
+            text=[f"{row.等次} {share}" if row.占比 >= MIX_LABEL_MIN_SHARE else ""],
+            textposition="inside", insidetextanchor="middle", textangle=0,
         ))
-    fig.update_layout(barmode="stack", height=150, xaxis_title="人次", yaxis={"visible": False})
+    fig.update_layout(barmode="stack", height=150, xaxis_title="人次", yaxis={"visible": False},
+                      legend={"traceorder": "normal"})
     return fig
 
 
@@ -132,3 +139,88 @@ def findings_of(con: duckdb.DuckDBPyConnection, name: str, filters: Filters, min
         raise ValueError(f"unknown analysis module {name!r}")
     module = importlib.import_module(f"analytics.{name}")
     return list(module.top_findings(con, filters, min_group))
+
+
+# --- the findings as the overview lists them ------------------------------------------------------
+
+# Pages that judge each unit on its own numbers (quotas, a rater against the co-raters of the same
+# people, a 处室's hours): narrowed to a flagged unit, they still show its flag. 等次分布 and 分数分布
+# compare a unit with the other selected units, so narrowing to it would remove the benchmark.
+UNIT_FOCUS_PAGES = ("pages/rules.py", "pages/raters.py", "pages/saturation.py")
+# The 好 quota is checked twice: by 等次分布 (quota use) and by 规则检查 (the rule, with its evidence).
+# The overview keeps the rule's finding.
+QUOTA_TWIN = ("pages/grade_spread.py", "好等次超出")
+QUOTA_RULE = ("pages/rules.py", "好等次超比例")
+# Where a finding's list of names ends, for findings that may name fewer units than they count.
+NAME_LISTS = {"pages/grade_spread.py": "的好等次比例高于"}
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A finding as 总览 shows it, with the units it names (for the link to them)."""
+
+    finding: Finding
+    units: tuple[str, ...] = ()  # the units named in the finding, in the order named
+
+    @property
+    def focus(self) -> tuple[str, ...]:
+        """The units the link preselects: those named, where the page judges units on their own."""
+        return self.units if self.finding.page in UNIT_FOCUS_PAGES else ()
+
+
+def leads(findings: list[Finding], unit_names: list[str]) -> list[Lead]:
+    """The findings of every page, each said once, with the units each names."""
+    rule_quota = any(f.page == QUOTA_RULE[0] and f.title.endswith(QUOTA_RULE[1]) for f in findings)
+    kept = [f for f in findings if not (rule_quota and f.page == QUOTA_TWIN[0] and QUOTA_TWIN[1] in f.title)]
+    return [Lead(_say_etc(f), _named_units(f, unit_names)) for f in kept]
+
+
+def _say_etc(finding: Finding) -> Finding:
+    """「4 个单位…」followed by three names says 等 after them."""
+    end = NAME_LISTS.get(finding.page)
+    if not end or end not in finding.detail:
+        return finding
+    names, rest = finding.detail.split(end, 1)
+    listed = names.count("、") + 1
+    if finding.count <= listed or names.endswith("等"):
+        return finding
+    return replace(finding, detail=f"{names}等 {finding.count} 个单位{end}{rest}")
+
+
+def _named_units(finding: Finding, unit_names: list[str]) -> tuple[str, ...]:
+    """Units whose names occur in the finding, in order of first mention (a longer name first, so that
+    「青崖市公安局刑事侦查大队」 names 青崖市公安局 once)."""
+    text = f"{finding.title}\n{finding.detail}"
+    found: dict[str, int] = {}
+    taken: list[tuple[int, int]] = []
+    for name in sorted(unit_names, key=len, reverse=True):
+        start = text.find(name)
+        while start >= 0:
+            span = (start, start + len(name))
+            if not any(a < span[1] and span[0] < b for a, b in taken):
+                taken.append(span)
+                found.setdefault(name, start)
+            start = text.find(name, start + 1)
+    return tuple(sorted(found, key=found.get))
+
+
+@dataclass(frozen=True)
+class Leads:
+    """What 总览 lists under 需要关注的发现."""
+
+    leads: tuple[Lead, ...]
+    failed: tuple[tuple[str, str], ...]  # (page title, error) of analyses that could not be summed up
+
+
+def all_leads(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> Leads:
+    """The findings of every analysis page, each said once; an analysis that fails is reported, not
+    raised, so that one failing analysis does not take the overview down."""
+    found: list[Finding] = []
+    failed: list[tuple[str, str]] = []
+    for name in FINDING_MODULES:
+        try:
+            found += findings_of(con, name, filters, min_group)
+        except Exception as exc:  # noqa: BLE001 - any failure of one page's analysis is reported the same way
+            failed.append((MODULE_TITLES[name], str(exc)))
+    units = [r[0] for r in con.execute("SELECT DISTINCT unit FROM units WHERE unit IS NOT NULL").fetchall()]
+    return Leads(tuple(leads(found, units)), tuple(failed))

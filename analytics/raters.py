@@ -402,20 +402,33 @@ def headline(result: RaterAnalysis) -> str:
     harsh = r[r["harsh"]].sort_values("leniency")
     parts = []
     if len(lenient):
-        names = "、".join(f"{x.label}（{x.leniency:+.1f} 分）" for x in lenient.head(3).itertuples())
-        parts.append(f"{len(lenient)} 名评价人打分明显偏松：{names}")
+        parts.append(f"{len(lenient)} 名评价人打分明显偏松：{_names(lenient)}")
     if len(harsh):
-        names = "、".join(f"{x.label}（{x.leniency:+.1f} 分）" for x in harsh.head(3).itertuples())
-        parts.append(f"{len(harsh)} 名明显偏严：{names}")
+        parts.append(f"{len(harsh)} 名明显偏严：{_names(harsh)}")
     if parts:
-        text = "；".join(parts) + f"（在 {usable} 名有足够可比评价的评价人中，与同一被评价人其他评价人的平均分相比）。"
+        text = "；".join(parts) + (f"（在 {usable:,} 名有足够可比评价的评价人中，"
+                                   "与同一被评价人其他评价人的平均分相比）。")
     else:
-        text = (f"在 {usable} 名有足够可比评价的评价人中，没有评价人的打分明显偏松或偏严"
+        text = (f"在 {usable:,} 名有足够可比评价的评价人中，没有评价人的打分明显偏松或偏严"
                 f"（平均差 ≥ {LENIENCY_POINTS:.0f} 分且 ≥ {LENIENCY_SE:.0f} 个标准误）。")
     icc = result.agreement.get("icc1")
     if icc is not None and not math.isnan(icc):
         text += f"同一人的不同评价人之间一致性 ICC(1) = {icc:.2f}（{icc_band(icc)}）。"
     return text
+
+
+def choice_label(label: str, rater: str) -> str:
+    """A rater in a picker, as the person picker writes people: 方庆瑞（青崖市公安局，P00005）."""
+    if label == rater:
+        return rater
+    if label.endswith("）"):
+        return f"{label[:-1]}，{rater}）"
+    return f"{label}（{rater}）"
+
+
+def _names(raters: pd.DataFrame, top: int = 3) -> str:
+    names = "、".join(f"{x.label}（{x.leniency:+.1f} 分）" for x in raters.head(top).itertuples())
+    return names + ("等" if len(raters) > top else "")
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -449,8 +462,9 @@ def leniency_figure(result: RaterAnalysis) -> go.Figure:
                                      line={"color": "#555555", "dash": "dash", "width": 1},
                                      showlegend=sign == 1, hoverinfo="skip"))
     fig.add_hline(y=0, line={"color": "#555555", "width": 1})
-    fig.update_layout(xaxis_title="可比评价条数（对数刻度）", yaxis_title="宽严度：比其他评价人平均高（分）",
-                      xaxis_type="log")
+    low = min(int(r["k"].min()), max(result.min_ratings, 1)) if len(r) else 1
+    fig.update_layout(xaxis=figures.log_axis(low, max(kmax, result.min_ratings + 1), "可比评价条数（对数刻度）"),
+                      yaxis_title="宽严度：比其他评价人平均高（分）")
     return fig
 
 
@@ -516,7 +530,14 @@ def agreement_figure(result: RaterAnalysis, top: int = 40) -> go.Figure:
     return fig
 
 
-# --- tables for the page (Chinese column names, formatted) ----------------------------------------
+# --- tables for the page (Chinese column names; numbers stay numbers, TABLE_FORMATS says how to show them)
+
+TABLE_FORMATS = {
+    "宽严度（分）": "signed", "与其他评价人之差（分）": "signed", "自评减他评（分）": "signed",
+    "标准误": "score", "平均给分": "score", "给分标准差": "score", "差值标准差": "score", "自评平均": "score",
+    "他评平均": "score", "平均每人次评价人数": "score", "距 0 的标准误倍数": "score", "打分离散比": "decimal",
+    "95分及以上占比": "pct", "分数": "score", "其他评价人平均": "score", "差值": "signed",
+}
 
 def fmt_signed(v: float) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:+.1f}"
@@ -551,8 +572,8 @@ def flagged_table(result: RaterAnalysis) -> pd.DataFrame:
     return pd.DataFrame({
         "评价人": f["label"], "评价人编号": f["rater"], "评价类型": f["types"],
         "判断": np.where(f["lenient"], "偏松", "偏严"),
-        "宽严度（分）": f["leniency"].map(fmt_signed), "标准误": f["se"].map(fmt_num),
-        "可比评价条数": f["k"], "距 0 的标准误倍数": f["z"].map(lambda z: "∞" if np.isinf(z) else f"{abs(z):.1f}"),
+        "宽严度（分）": f["leniency"], "标准误": f["se"],
+        "可比评价条数": f["k"], "距 0 的标准误倍数": f["z"].abs().replace(np.inf, np.nan),
         "示例": f["example"],
         "提示": np.where(f["k"] < FEW_RATINGS, f"可比评价不足 {FEW_RATINGS} 条，偶然因素较大", ""),
     })
@@ -564,21 +585,19 @@ def raters_display(result: RaterAnalysis) -> pd.DataFrame:
                      np.where(r["k"] < result.min_ratings, "评价过少，不判断", "")))
     return pd.DataFrame({
         "评价人": r["label"], "评价人编号": r["rater"], "评价类型": r["types"], "给分条数": r["n_given"],
-        "可比评价条数": r["k"], "被评价人数": r["ratees"], "宽严度（分）": r["leniency"].map(fmt_signed),
-        "标准误": r["se"].map(fmt_num), "判断": judge, "平均给分": r["mean_score"].map(fmt_num),
-        "给分标准差": r["sd_score"].map(fmt_num),
-        "打分离散比": r["compression"].map(lambda v: fmt_num(v, 2)),
-        "打分集中": np.where(r["compressed"], "是", ""),
-        "95分及以上占比": r["top_share"].map(figures.pct),
+        "可比评价条数": r["k"], "被评价人数": r["ratees"], "宽严度（分）": r["leniency"],
+        "标准误": r["se"], "判断": judge, "平均给分": r["mean_score"], "给分标准差": r["sd_score"],
+        "打分离散比": r["compression"], "打分集中": np.where(r["compressed"], "是", ""),
+        "95分及以上占比": r["top_share"],
     })
 
 
 def types_display(result: RaterAnalysis) -> pd.DataFrame:
     t = result.types
     return pd.DataFrame({
-        "评价类型": t["rater_type"], "评价条数": t["ratings"], "平均给分": t["mean_score"].map(fmt_num),
-        "可比评价条数": t["compared"], "与其他评价人之差（分）": t["gap"].map(fmt_signed),
-        "差值标准差": t["sd_gap"].map(fmt_num), "95分及以上占比": t["top_share"].map(figures.pct),
+        "评价类型": t["rater_type"], "评价条数": t["ratings"], "平均给分": t["mean_score"],
+        "可比评价条数": t["compared"], "与其他评价人之差（分）": t["gap"], "差值标准差": t["sd_gap"],
+        "95分及以上占比": t["top_share"],
     })
 
 
@@ -597,8 +616,7 @@ def self_people_display(result: RaterAnalysis, top: int = 50) -> pd.DataFrame:
     p = result.self_people.head(top)
     return pd.DataFrame({
         "人员编号": p["person_id"], "姓名": p["name"], "单位": p["unit"], "季度数": p["quarters"],
-        "自评平均": p["self_mean"].map(fmt_num), "他评平均": p["others_mean"].map(fmt_num),
-        "自评减他评（分）": p["self_gap"].map(fmt_signed),
+        "自评平均": p["self_mean"], "他评平均": p["others_mean"], "自评减他评（分）": p["self_gap"],
     })
 
 
@@ -607,7 +625,7 @@ def agreement_display(result: RaterAnalysis) -> pd.DataFrame:
     small = u["small"]
     return pd.DataFrame({
         "单位": u["unit"], "人数": u["people"], "人次（至少 2 名他评）": u["targets"], "评价条数": u["ratings"],
-        "平均每人次评价人数": u["k0"].map(fmt_num),
+        "平均每人次评价人数": u["k0"],
         "ICC(1)": np.where(small, "样本过少", u["icc1"].map(lambda v: fmt_num(v, 2))),
         "平均分信度 ICC(k)": np.where(small, "样本过少", u["icc_k"].map(lambda v: fmt_num(v, 2))),
         "一致性": np.where(small, "样本过少", u["icc1"].map(icc_band)),

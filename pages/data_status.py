@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.coverage import coverage
-from ui import common, router
+from ui import blocks, common, router
 
 router.enter()
 
@@ -23,13 +23,11 @@ c.metric("人员", f"{info.people:,}")
 
 st.subheader("各类数据")
 st.caption("每类导出文件导入后的行数和覆盖的时间范围。")
-st.dataframe(info.kinds, hide_index=True, width="stretch")
-common.downloads(info.kinds, "数据概况", "kinds")
+blocks.table(info.kinds, "数据概况", "kinds")
 
 st.subheader("各季度平时考核等次人数")
 if info.quarters.empty:
     st.caption("还没有导入平时考核结果。")
 else:
     st.caption("每个考核周期参加考核的人数和各等次人数；不确定等次指该季度未定等次（如长期请假、新入职）。")
-    st.dataframe(info.quarters, hide_index=True, width="stretch")
-    common.downloads(info.quarters, "各季度等次人数", "quarters")
+    blocks.table(info.quarters, "各季度等次人数", "quarters")

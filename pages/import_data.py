@@ -7,7 +7,7 @@ import streamlit as st
 
 from analytics import auth, importer, store, users
 from analytics.store import KIND_LABELS
-from ui import common, router
+from ui import blocks, common, router
 
 router.enter()
 common.require_admin()
@@ -117,8 +117,7 @@ if files:
     if not errors.empty:
         st.subheader(f"错误清单（{len(errors):,} 条）")
         st.caption("行号是文件在 Excel 中显示的行号；列是文件中写的表头。改正后重新上传即可。")
-        st.dataframe(errors, hide_index=True, width="stretch")
-        common.downloads(errors, "导入错误清单", "errors")
+        blocks.table(errors, "导入错误清单", "errors")
     ready = [r for r in checked if r.status == "loaded"]
     refused = {r.file for r in checked if r.status == "refused"}
     if refused:
@@ -157,12 +156,11 @@ else:
         "数据类型": history["kind"].map(KIND_LABELS),
         "行数": history["rows"],
         "替换行数": history["replaced"],
-        "操作人": history["imported_by"].fillna(""),
+        "操作人": history["imported_by"].fillna("").replace({"demo": "系统（演示数据）"}),
         "状态": history["undone_at"].map(lambda t: "有效" if pd.isna(t) else f"已撤销 {t:%Y-%m-%d %H:%M}"),
     })
     st.caption("每个文件的每张表是一个批次。撤销一个批次会删除它写入的数据，并恢复被它替换的数据。")
-    st.dataframe(table, hide_index=True, width="stretch")
-    common.downloads(table, "导入历史", "history")
+    blocks.table(table, "导入历史", "history")
     flash = st.session_state.pop("undo-flash", None)
     if flash:
         getattr(st, flash[0])(flash[1])

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.figures import pct
-from analytics.overview import FINDING_MODULES, findings_of, grade_mix_figure, overview, trend_figure
+from analytics.overview import all_leads, grade_mix_figure, overview, trend_figure
 from ui import blocks, common, router, sidebar
 
 router.enter()
@@ -17,26 +17,28 @@ if ov.empty:
     st.stop()
 
 latest = ov.trend.iloc[-1] if not ov.trend.empty else None
-headline = f"所选范围（{f.describe()}）共 **{ov.units:,} 个单位、{ov.people:,} 人**"
+scope = "全部数据" if f.is_empty() else f"所选范围（{f.describe()}）"
+headline = f"{scope}共 **{ov.units:,} 个单位、{ov.people:,} 人**"
 if latest is not None:
     headline += (f"；最近一个季度 {latest['考核周期']} 有 {int(latest['参评人次']):,} 人参评，"
                  f"好等次占 **{pct(latest['好等次占比'])}**（上限 40%），一般及以下占 {pct(latest['一般及以下占比'])}")
 st.markdown(headline + "。")
 
 st.subheader("需要关注的发现")
-findings = []
-for name in FINDING_MODULES:
-    try:
-        findings += common.compute(findings_of, name, f, config.min_group_size)
-    except Exception as exc:  # one analysis failing must not take the overview down
-        st.warning(f"有一项分析暂时无法汇总（{name}）：{exc}")
-if not findings:
+found = common.compute(all_leads, f, config.min_group_size)
+for title, error in found.failed:  # one analysis failing must not take the overview down
+    st.warning(f"「{title}」的发现暂时无法汇总：{error}")
+if not found.leads:
     st.success("在当前筛选范围内，各页都没有需要特别关注的发现。")
-for finding in findings:
+for lead in found.leads:
     with st.container(border=True):
-        st.markdown(f"**{finding.title}**")
-        st.caption(finding.detail)
-        st.page_link(finding.page, label="查看详情", icon=":material/arrow_forward:")
+        st.markdown(f"**{lead.finding.title}**")
+        st.caption(lead.finding.detail)
+        if lead.focus:
+            st.page_link(lead.finding.page, label=f"查看「{'、'.join(lead.focus)}」的详情",
+                         icon=":material/arrow_forward:", query_params={"unit": list(lead.focus)})
+        st.page_link(lead.finding.page, label="查看全部详情" if lead.focus else "查看详情",
+                     icon=":material/arrow_forward:")
 
 with st.expander("指标说明"):
     st.markdown(
@@ -52,18 +54,16 @@ if ov.rated == 0:
 else:
     blocks.chart(grade_mix_figure(ov.grade_mix, "平时考核"),
                  "所选期间全部季度等次的构成；百分比是占参评人次的比例（不确定等次按占全部人次计）。", "ov-mix")
-    shown = ov.grade_mix.assign(占比=ov.grade_mix["占比"].map(pct))
-    blocks.table(shown, "平时考核等次构成", "ov-mix-table")
+    blocks.table(ov.grade_mix, "平时考核等次构成", "ov-mix-table", formats={"占比": "pct"})
 
 st.subheader("好等次占比走势")
 if len(ov.trend) >= 1:
     blocks.chart(trend_figure(ov.trend),
                  "每个季度好等次（蓝）和一般及以下（橙）占参评人次的比例；虚线为 40% 的好等次上限，"
                  "长期贴近上限说明等次可能按名额而不是按实绩评定。", "ov-trend")
-    shown = ov.trend.assign(好等次占比=ov.trend["好等次占比"].map(pct), 一般及以下占比=ov.trend["一般及以下占比"].map(pct))
-    blocks.table(shown, "好等次占比走势", "ov-trend-table")
+    blocks.table(ov.trend, "好等次占比走势", "ov-trend-table", formats={"好等次占比": "pct", "一般及以下占比": "pct"})
 
 if not ov.annual_mix.empty:
     st.subheader("年度考核等次构成")
     blocks.chart(grade_mix_figure(ov.annual_mix, "年度考核"), "所选年度年度考核等次的构成（占有年度等次人次的比例）。", "ov-annual")
-    blocks.table(ov.annual_mix.assign(占比=ov.annual_mix["占比"].map(pct)), "年度考核等次构成", "ov-annual-table")
+    blocks.table(ov.annual_mix, "年度考核等次构成", "ov-annual-table", formats={"占比": "pct"})

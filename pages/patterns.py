@@ -124,6 +124,8 @@ table = pd.DataFrame({
     "疑似轮流坐庄": rot["flagged"].map({True: "是", False: "否"}), "说明": rot["reading"],
 })
 blocks.table(table, "轮流坐庄检验", "patterns-rotation-table",
+             formats={"实际方差": "%.3f", "随机期望方差": "%.3f", "方差指数": "%.2f", "偏均匀 p 值": "%.4f",
+                      "偏集中 p 值": "%.4f"},
              caption="每个单位每年一行；只有全年 4 个季度都有等次的人参加检验。")
 if not tested.empty:
     ordered = tested.sort_values(["flagged", "unit", "year"], ascending=[False, True, True])  # flagged first

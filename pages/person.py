@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from analytics.figures import pct
 from analytics.people import find_people, grade_timeline, person_history
 from ui import blocks, common, router, sidebar
 
 router.enter()
+
+SCORES = {c: "score" for c in ("得分", "德", "能", "勤", "绩", "廉", "加分", "减分", "分数", "年度得分", "平时考核平均分",
+                                "上级", "互评", "自评", "群众")}
 
 f = sidebar.current()
 st.title("人员档案")
@@ -59,28 +61,27 @@ if q.empty:
     st.caption("没有平时考核记录。")
 else:
     blocks.chart(grade_timeline(q), "每个点是一个季度的得分，颜色表示等次；不确定等次没有得分，不画点。", "person-timeline")
-    blocks.table(q, f"{person_id}_平时考核", "person-q")
+    blocks.table(q, f"{person_id}_平时考核", "person-q", formats=SCORES)
 
 st.subheader("收到的评价")
 if history.ratings.empty:
     st.caption("没有评价明细。")
 else:
     means = history.ratings.pivot_table(index="考核周期", columns="评价类型", values="分数", aggfunc="mean").round(1)
-    blocks.table(means.reset_index(), f"{person_id}_各类评价平均分", "person-r-mean",
+    blocks.table(means.reset_index(), f"{person_id}_各类评价平均分", "person-r-mean", formats=SCORES,
                  caption="各季度按评价类型的平均分。")
     with st.expander("每一条评价"):
-        blocks.table(history.ratings, f"{person_id}_评价明细", "person-r")
+        blocks.table(history.ratings, f"{person_id}_评价明细", "person-r", formats=SCORES)
 
 st.subheader("工作日志与月度对账")
 m = history.months
 if m.empty:
     st.caption("没有工作日志或月度对账记录。")
 else:
-    shown = m.assign(饱和度=m["饱和度"].map(pct), 记实覆盖率=m["记实覆盖率"].map(pct))
-    blocks.table(shown, f"{person_id}_工作饱和度", "person-m")
+    blocks.table(m, f"{person_id}_工作饱和度", "person-m", formats={"工时": "hours", "饱和度": "pct", "记实覆盖率": "pct"})
 
 st.subheader("年度考核")
 if history.years.empty:
     st.caption("没有年度考核记录。")
 else:
-    blocks.table(history.years, f"{person_id}_年度考核", "person-a")
+    blocks.table(history.years, f"{person_id}_年度考核", "person-a", formats=SCORES)

@@ -16,7 +16,7 @@ if result.empty:
     blocks.empty("当前筛选条件下没有评价明细。请放宽左侧的筛选条件，或在「数据导入」页导入评价明细。")
     st.stop()
 
-st.markdown(raters.headline(result))
+st.markdown(f"**{raters.headline(result)}**")
 st.caption(result.method + f" 筛选：{f.describe()}（按被评价人筛选）。")
 
 # --- leniency -------------------------------------------------------------------------------------
@@ -34,7 +34,7 @@ else:
     if flagged.empty:
         st.caption("没有被标记的评价人。")
     else:
-        blocks.table(flagged, "被标记的评价人", key="raters-flagged",
+        blocks.table(flagged, "被标记的评价人", key="raters-flagged", formats=raters.TABLE_FORMATS,
                      caption="被标记的评价人及依据：宽严度、标准误、可比评价条数，以及一条有代表性的评价。")
 
     st.markdown("**查看一名评价人的评价**")
@@ -48,14 +48,14 @@ else:
     if clicked in labels:
         chosen = clicked
     else:
-        chosen = st.selectbox("评价人（或点击上图中的点）", choices, format_func=lambda r: f"{labels.get(r, r)}（{r}）",
+        chosen = st.selectbox("评价人（或点击上图中的点）", choices, format_func=lambda r: raters.choice_label(labels.get(r, r), r),
                               key="raters-pick")
     if chosen:
         row = result.raters[result.raters["rater"] == chosen].iloc[0]
         st.markdown(raters.rater_sentence(result, chosen))
         with common.cursor() as cur:
             given = raters.rater_ratings(cur, f, chosen)
-        blocks.table(given, f"评价人{chosen}的评价", key="raters-given")
+        blocks.table(given, f"评价人{chosen}的评价", key="raters-given", formats=raters.TABLE_FORMATS)
         if row["is_person"]:
             blocks.person_link(chosen, f"查看评价人 {row['label']} 的完整记录")
             if isinstance(row["rater_unit"], str):
@@ -70,7 +70,7 @@ if result.has_compression:
         f"低于虚线 {raters.COMPRESSION_LOW} 表示打分很集中。",
         key="raters-compression",
     )
-blocks.table(raters.raters_display(result), "评价人明细", key="raters-all",
+blocks.table(raters.raters_display(result), "评价人明细", key="raters-all", formats=raters.TABLE_FORMATS,
              caption="全部评价人：宽严度、给分标准差与离散比、95 分及以上占比（自评不计）。")
 
 # --- rater types -------------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ blocks.chart(
     "每类评价（自评、互评、上级、群众）平均比同一被评价人同一季度其他评价人的平均分高多少；线段为 95% 置信区间。",
     key="raters-types",
 )
-blocks.table(raters.types_display(result), "各类评价", key="raters-types-table")
+blocks.table(raters.types_display(result), "各类评价", key="raters-types-table", formats=raters.TABLE_FORMATS)
 
 # --- self-rating gap ---------------------------------------------------------------------------------
 st.subheader("自评与他评之差")
@@ -92,13 +92,14 @@ else:
         f"各单位自评平均比他评高多少分（按差值从大到小，最多 30 个单位）；不足 {min_group} 人的单位不画，表中显示样本过少。",
         key="raters-self",
     )
-    blocks.table(raters.self_units_display(result), "自评与他评之差（单位）", key="raters-self-units")
+    blocks.table(raters.self_units_display(result), "自评与他评之差（单位）", key="raters-self-units",
+                 formats=raters.TABLE_FORMATS)
     units = list(result.self_units["unit"])
     unit = st.selectbox("查看单位的人员", units, key="raters-self-unit")
     if unit:
         blocks.unit_link(unit)
     blocks.table(raters.self_people_display(result), "自评与他评之差（个人）", key="raters-self-people",
-                 caption="自评比他评高得最多的 50 人。")
+                 formats=raters.TABLE_FORMATS, caption="自评比他评高得最多的 50 人。")
     top = result.self_people.head(1)
     if len(top):
         blocks.person_link(top.iloc[0]["person_id"], f"查看 {top.iloc[0]['name']} 的完整记录（自评高出最多）")
@@ -116,7 +117,8 @@ else:
         "按一致性从低到高，最多 40 个单位。",
         key="raters-icc",
     )
-    blocks.table(raters.agreement_display(result), "评价人一致性（单位）", key="raters-icc-table")
+    blocks.table(raters.agreement_display(result), "评价人一致性（单位）", key="raters-icc-table",
+                 formats=raters.TABLE_FORMATS)
 
 with st.expander("指标说明"):
     st.markdown(f"""

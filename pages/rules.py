@@ -9,6 +9,8 @@ from ui import blocks, common, router, sidebar
 
 router.enter()
 
+CONFIG_KEY = ("规则编号",)  # good_quota …: kept in the downloads for whoever edits the configuration, not shown
+
 f = sidebar.current()
 settings = common.settings()
 st.title("规则检查")
@@ -27,6 +29,8 @@ summary = result.summary
 if not (summary["检查数"].fillna(0) > 0).any():
     blocks.empty()
     st.stop()
+
+
 
 b = result.breaches
 counts = b["rule"].value_counts().to_dict()
@@ -49,16 +53,11 @@ if f.categories or f.role:
     st.caption("注意：好等次和优秀的名额按单位全体人员计算；「人员类别」「领导/工作人员」筛选只决定检查哪些单位和哪些人的个人规则，"
                "不改变单位名额的计算基数。")
 
-st.subheader("现行标准")
-st.caption(f"阈值来自{source if settings.raw.get('rules') else '程序默认值（配置文件中没有 [rules] 表）'}；"
-           "各单位可在配置文件中修改，见 config.example.toml 的 [rules] 部分。")
-blocks.table(rules.thresholds(cfg, settings.raw.get("rules"), source), "规则检查_现行标准", "rules-thresholds")
-
 st.subheader("各规则的违反情况")
 picked = blocks.chart(rules.breaches_by_rule_figure(result),
                       "每条横条是一条规则，长度是违反的条数（单位季度、单位年度或人次）；点一条横条，下方清单只列这条规则。",
                       "rules-by-rule", selectable=True)
-blocks.table(summary, "规则检查_汇总", "rules-summary",
+blocks.table(summary, "规则检查_汇总", "rules-summary", hidden=CONFIG_KEY,
              caption="检查数：实际检查的单位季度、单位年度或年度优秀人员数；未能检查：缺少当年平时考核结果，无法判断的人数。")
 
 labels = {rules.RULE_LABELS[r]: r for r in rules.RULE_IDS}
@@ -118,15 +117,21 @@ if cfg.excellent_quota_enabled and (eq["graded"] > 0).any():
                  "rules-excellent-quota")
     table = eq[eq["graded"] > 0].sort_values("excess", ascending=False, kind="stable")  # breaches first
     table["优秀比例"] = [("样本过少" if s else pct(v)) for s, v in zip(table["small"], table["share"], strict=True)]
-    table["比例上限"] = [pct(v) for v in table["share_limit"]]
+    table["比例上限"] = table["share_limit"]
     table["是否超出"] = table["breach"].map({True: "超出", False: "未超出"})
     table["excess"] = table["excess"].clip(lower=0)
     blocks.table(table[["unit", "year", "graded", "undetermined", "excellent", "比例上限", "quota", "excess", "优秀比例",
                         "是否超出"]]
                  .rename(columns={"unit": "单位", "year": "年度", "graded": "确定等次人数", "undetermined": "不定等次人数",
                                   "excellent": "优秀人数", "quota": "名额", "excess": "超出人数"}),
-                 "规则检查_优秀名额", "rules-excellent-quota-table",
+                 "规则检查_优秀名额", "rules-excellent-quota-table", formats={"比例上限": "pct"},
                  caption="上图各点的数字；确定等次人数不足最小人数时，比例显示为「样本过少」。")
+
+st.subheader("现行标准")
+st.caption(f"阈值来自{source if settings.raw.get('rules') else '程序默认值（配置文件中没有 [rules] 表）'}；"
+           "各单位可在配置文件中修改，见 config.example.toml 的 [rules] 部分。")
+standards = rules.thresholds(cfg, settings.raw.get("rules"), source)
+blocks.table(standards, "规则检查_现行标准", "rules-thresholds", hidden=CONFIG_KEY)
 
 with st.expander("指标说明"):
     st.markdown("""

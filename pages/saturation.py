@@ -8,6 +8,8 @@ from ui import blocks, common, router, sidebar
 
 router.enter()
 
+HOURS = {"日志工时": "hours", "其中非工作日工时": "hours"}  # 1,234.5 小时
+
 f = sidebar.current()
 min_group = common.settings().min_group_size
 st.title("工作饱和度")
@@ -135,12 +137,12 @@ if dept_pick and len(dept_pick) == 2:
     st.markdown(f"#### {dept_pick[0]} · {dept_pick[1]}（{len(members)} 人）")
     if not unit_pick:
         blocks.unit_link(dept_pick[0])
-    blocks.table(sat.people_table(members), "处室人员饱和度", "sat-dept-people")
+    blocks.table(sat.people_table(members), "处室人员饱和度", "sat-dept-people", formats=HOURS)
     for pid in members["person_id"].head(30):
         blocks.person_link(pid)
 elif unit_pick:
     members = view.people[view.people["unit"] == unit_pick[0]]
-    blocks.table(sat.people_table(members), "单位人员饱和度", "sat-unit-people",
+    blocks.table(sat.people_table(members), "单位人员饱和度", "sat-unit-people", formats=HOURS,
                  caption=f"{unit_pick[0]}的人员（{len(members)} 人）")
 
 if band_months is not None:
@@ -154,10 +156,10 @@ under = view.people[view.people["band"] == "不饱和"].sort_values("saturation"
 a, b = st.columns(2)
 with a:
     st.markdown(f"**超负荷（高于 110%）：{len(over):,} 人**")
-    blocks.table(sat.people_table(over), "超负荷人员", "sat-over")
+    blocks.table(sat.people_table(over), "超负荷人员", "sat-over", formats=HOURS)
 with b:
     st.markdown(f"**不饱和（低于 60%）：{len(under):,} 人**")
-    blocks.table(sat.people_table(under), "不饱和人员", "sat-under")
+    blocks.table(sat.people_table(under), "不饱和人员", "sat-under", formats=HOURS)
 listed = {r.person_id: f"{r.name or r.person_id}（{r.unit}，{pct(r.saturation)}，{r.band}）"
           for r in [*over.itertuples(), *under.itertuples()]}
 if listed:
@@ -184,7 +186,7 @@ blocks.chart(sat.fig_coverage(view.units),
              "每个点是一个单位：横轴是日志覆盖率，纵轴是饱和度。左下角的单位饱和度低，可能只是日志记得少；右下角才是真正活少。",
              "sat-coverage")
 low = view.people.sort_values("coverage").head(50)
-blocks.table(sat.people_table(low), "日志覆盖率最低的人员", "sat-coverage-people",
+blocks.table(sat.people_table(low), "日志覆盖率最低的人员", "sat-coverage-people", formats=HOURS,
              caption="日志覆盖率最低的 50 人（0% 表示有月度对账但没记日志）。")
 
 # --- saturation and grade -----------------------------------------------------------------------------
@@ -222,4 +224,4 @@ st.subheader("全部人员")
 table = sat.people_table(view.people)
 if month is None:
     table = table.drop(columns="领导饱和度评价")
-blocks.table(table, f"工作饱和度_{view.scope}", "sat-people")
+blocks.table(table, f"工作饱和度_{view.scope}", "sat-people", formats=HOURS)

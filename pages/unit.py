@@ -31,8 +31,8 @@ with st.expander("指标说明"):
         "- **年度等次**：所选年度中最近一年的年度考核等次。\n"
         "点表格中的一行，可查看这个人的完整记录。"
     )
-event = st.dataframe(people, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                     key="unit-people")
+event = blocks.show(people, {"平均得分": "score"}, on_select="rerun", selection_mode="single-row",
+                    key="unit-people")
 st.caption("每行一人。点选一行查看其各季度等次、评价明细、工作日志饱和度和年度等次。")
 common.downloads(people, "单位人员", "unit-people-dl")
 rows = event.selection.rows if event and event.selection else []

@@ -30,3 +30,12 @@ def empty_combination(con) -> tuple[str, str]:
         WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.district = d.district AND u.sector = s.sector)
         ORDER BY ALL LIMIT 1
     """).fetchall()[0]
+
+
+def shown_formats(frame_element) -> dict[str, str]:
+    """The display format of each column of an ``st.dataframe`` under AppTest (its column config)."""
+    import json
+
+    config = json.loads(frame_element.proto.columns or "{}")
+    return {column: c["type_config"]["format"] for column, c in config.items()
+            if c.get("type_config", {}).get("format")}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
+from apptools import shown_formats
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
-from analytics.overview import FINDING_MODULES, findings_of, overview
+from analytics.findings import Finding
+from analytics.overview import FINDING_MODULES, all_leads, findings_of, leads, overview
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,6 +74,13 @@ def test_overview_page_on_demo_and_with_nothing_selected(demo_app, demo_con):
     assert not at.warning, [w.value for w in at.warning]
     assert len(at.get("plotly_chart")) == 3
     assert [b.proto.label for b in at.sidebar.get("download_button")] == ["导出本页（Excel）"]
+    # Tables show 1,487 and 33.5%, but hold (and download) the numbers themselves.
+    mix, trend, annual = at.dataframe
+    assert shown_formats(trend) == {"参评人次": "%,d", "好": "%,d", "好等次占比": "%.1f%%", "一般及以下占比": "%.1f%%"}
+    assert shown_formats(mix) == shown_formats(annual) == {"人次": "%,d", "占比": "%.1f%%"}
+    ov = overview(demo_con.cursor(), Filters())
+    assert trend.value["参评人次"].tolist() == ov.trend["参评人次"].tolist()
+    assert trend.value["好等次占比"].round(6).tolist() == (ov.trend["好等次占比"] * 100).round(6).tolist()
     district, sector = demo_con.execute("""
         SELECT d.district, s.sector
         FROM (SELECT DISTINCT district FROM units) d, (SELECT DISTINCT sector FROM units) s
@@ -81,3 +91,45 @@ def test_overview_page_on_demo_and_with_nothing_selected(demo_app, demo_con):
     at.run()
     assert not at.exception
     assert any("没有数据" in i.value for i in at.info)
+
+
+def test_the_good_quota_is_said_once_and_a_short_list_says_etc(demo_con):
+    found = all_leads(demo_con.cursor(), Filters())
+    assert found.failed == ()
+    titles = [lead.finding.title for lead in found.leads]
+    # 等次分布 and 规则检查 both find the 好 quota breaches: the overview keeps the rule's finding only.
+    assert [t for t in titles if "好等次超" in t] == ["44 个单位季度好等次超比例"]
+    inflation = next(lead for lead in found.leads if lead.finding.title == "4 个单位好等次比例显著高于全市")
+    assert inflation.units == ("北原县教育局", "南川县市场监督管理局", "西岭区自然资源局")
+    assert "西岭区自然资源局（12个季度，97.9%）等 4 个单位的好等次比例高于同期总体（33.5%）" in inflation.finding.detail
+    assert inflation.focus == ()  # narrowed to these units, 等次分布 would have no benchmark left
+    by_title = {lead.finding.title: lead for lead in found.leads}
+    assert by_title["44 个单位季度好等次超比例"].focus == ("北原县教育局",)
+    assert by_title["2025年12月 2 个处室超负荷"].focus == ("南川县公安局", "青崖市公安局")  # 处室 named with their unit
+    assert by_title["2 名评价人打分明显偏松"].focus == ("青崖市公安局",)
+
+
+@pytest.mark.parametrize(("detail", "count", "expected"), [
+    ("甲局（2个季度，90.0%）、乙局（1个季度，80.0%）的好等次比例高于同期总体。", 3,
+     "甲局（2个季度，90.0%）、乙局（1个季度，80.0%）等 3 个单位的好等次比例高于同期总体。"),
+    ("甲局（2个季度，90.0%）、乙局（1个季度，80.0%）的好等次比例高于同期总体。", 2,
+     "甲局（2个季度，90.0%）、乙局（1个季度，80.0%）的好等次比例高于同期总体。"),
+])
+def test_etc_only_when_fewer_names_than_counted(detail, count, expected):
+    finding = Finding("pages/grade_spread.py", f"{count} 个单位好等次比例显著高于全市", detail, count)
+    [lead] = leads([finding], ["甲局", "乙局", "丙局"])
+    assert lead.finding.detail == expected
+    assert lead.units == ("甲局", "乙局")
+
+
+def test_overview_links_preselect_the_named_unit_where_the_page_judges_it_alone(demo_app):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    links = [(link.proto.label, link.proto.page, parse_qs(link.proto.query_string))
+             for link in at.main.get("page_link")]
+    assert links[:3] == [("查看详情", "grade_spread", {}), ("查看详情", "grade_spread", {}),
+                         ("查看详情", "distribution", {})]
+    assert ("查看「北原县教育局」的详情", "rules", {"unit": ["北原县教育局"]}) in links
+    assert ("查看「南川县公安局、青崖市公安局」的详情", "saturation", {"unit": ["南川县公安局", "青崖市公安局"]}) in links
+    assert links.count(("查看全部详情", "rules", {})) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apptools import empty_combination
+from apptools import empty_combination, shown_formats
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
@@ -82,6 +82,8 @@ def test_drill_down_pages_render_on_demo_data(demo_app):
     assert not at.exception
     people = at.dataframe[0].value
     assert set(people["单位"]) == {unit} and len(people) >= 5
+    assert shown_formats(at.dataframe[0]) == {"参评季度数": "%,d", "好等次次数": "%,d", "一般及以下次数": "%,d",
+                                              "平均得分": "%.1f", "最近年度": "%d"}
 
     at.switch_page("pages/person.py")
     at.run()
@@ -90,6 +92,13 @@ def test_drill_down_pages_render_on_demo_data(demo_app):
     assert not at.exception
     assert any(people["姓名"].iloc[0] in s.value for s in at.subheader)
     assert len(at.get("plotly_chart")) == 1
+    quarters, _, _, months, years = at.dataframe
+    # The demo has no 加分/减分: those columns stay in the download but would show None in every row.
+    assert quarters.value[["加分", "减分"]].isna().all().all()
+    assert list(quarters.proto.column_order) == ["考核周期", "得分", "等次", "德", "能", "勤", "绩", "廉", "评鉴人"]
+    assert quarters.proto.placeholder == "—"  # a missing value elsewhere is a dash, not None
+    assert shown_formats(quarters)["德"] == "%.1f" and shown_formats(years)["平时考核平均分"] == "%.1f"
+    assert shown_formats(months)["饱和度"] == "%.1f%%" and months.value["饱和度"].between(10, 200).all()
 
 
 def test_drill_down_pages_with_filters_that_leave_nothing(demo_app, demo_con):

@@ -308,6 +308,14 @@ def test_demo_agreement_low_where_scores_are_flattened(demo_con):
     assert findings[0].title.startswith("2 名评价人打分明显") and findings[0].page == "pages/raters.py"
 
 
+def test_leniency_chart_log_axis_has_only_readable_ticks(demo_con):
+    result = raters.analyse(demo_con.cursor(), Filters())
+    axis = raters.leniency_figure(result).layout.xaxis
+    assert axis.type == "log" and axis.title.text == "可比评价条数（对数刻度）"
+    assert list(axis.tickvals) == [5, 10, 20, 50, 100, 200] and list(axis.ticktext) == ["5", "10", "20", "50", "100", "200"]
+    assert int(result.raters["k"].max()) <= 10 ** axis.range[1]  # every rater is inside the axis
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 
@@ -319,6 +327,7 @@ def test_page_renders_on_demo_and_shows_a_raters_ratings(demo_app):
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "评价人分析"
     assert "2 名评价人打分明显偏松" in at.markdown[0].value
+    assert "（在 1,505 名有足够可比评价的评价人中，" in at.markdown[0].value
     assert len(at.get("plotly_chart")) == 5
     flagged = next(d.value for d in at.dataframe if "示例" in d.value.columns)
     assert set(flagged["评价人编号"]) == LENIENT | HARSH
@@ -349,3 +358,12 @@ def test_page_with_filters_that_leave_nothing(demo_app, demo_con):
     assert not at.exception, [e.value for e in at.exception]
     assert any("没有" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+@pytest.mark.parametrize(("label", "rater", "shown"), [
+    ("方庆瑞（青崖市公安局）", "P00005", "方庆瑞（青崖市公安局，P00005）"),
+    ("方庆瑞", "P00005", "方庆瑞（P00005）"),
+    ("群众代表", "群众代表", "群众代表"),  # a rater who is not on the roster is named by what the file says
+])
+def test_rater_choice_label(label, rater, shown):
+    assert raters.choice_label(label, rater) == shown

@@ -357,8 +357,14 @@ def test_page_renders_on_the_demo(demo_app):
     listing = next(d.value for d in at.dataframe if "依据" in d.value.columns)
     assert len(listing) == 51
     assert len(at.get("plotly_chart")) == 3
-    standards = next(d.value for d in at.dataframe if "来源" in d.value.columns)
-    assert set(standards["来源"]) == {"默认值"}
+    standards = next(d for d in at.dataframe if "来源" in d.value.columns)
+    assert set(standards.value["来源"]) == {"默认值"}
+    # The configuration key (good_quota …) is in the downloads, not on the leader's screen.
+    summary = next(d for d in at.dataframe if "检查数" in d.value.columns)
+    for table in (standards, summary):
+        assert "规则编号" in table.value.columns and "规则编号" not in table.proto.column_order
+        assert list(table.proto.column_order)[0] == "规则"
+    assert [s.value for s in at.subheader][-1] == "现行标准"  # after the breaches, not between headline and chart
 
     at.selectbox(key="rules-pick").set_value("优秀超比例").run()
     assert not at.exception

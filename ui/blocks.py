@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.figures import style
+from analytics.figures import style, table_formats
 from ui import common
 
 
@@ -28,11 +28,28 @@ def chart(fig, how_to_read: str, key: str, selectable: bool = False):
     return None
 
 
-def table(frame: pd.DataFrame, stem: str, key: str, caption: str | None = None, **kwargs) -> None:
-    """The table behind a chart, with CSV and Excel downloads."""
+def show(frame: pd.DataFrame, formats: dict[str, str] | None = None, hidden: tuple[str, ...] = (), **kwargs):
+    """``st.dataframe`` with the project's number formats (thousands separators, 35.2%, years as
+    2025): the data stays numeric, only the display changes. ``formats`` as in
+    ``analytics.figures.table_formats``; ``hidden`` columns, and columns without a single value, are
+    left off the screen (not out of the downloads). Returns what ``st.dataframe`` returns (the selection)."""
+    shown, fmts = table_formats(frame, formats)
+    config = {column: st.column_config.NumberColumn(format=fmt) for column, fmt in fmts.items()}
+    config.update(kwargs.pop("column_config", None) or {})
+    blank = [c for c in frame.columns if len(frame) and frame[c].isna().all()]  # shows None in every row
+    if hidden or blank:
+        kwargs["column_order"] = [c for c in frame.columns if c not in hidden and c not in blank]
+    kwargs.setdefault("placeholder", "—")  # a missing value, as figures.pct writes it (Streamlit: "None")
+    return st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **kwargs)
+
+
+def table(frame: pd.DataFrame, stem: str, key: str, caption: str | None = None,
+          formats: dict[str, str] | None = None, hidden: tuple[str, ...] = (), **kwargs) -> None:
+    """The table behind a chart, with CSV and Excel downloads (of the raw numbers and every column,
+    hidden ones included, not of the display)."""
     if caption:
         st.caption(caption)
-    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
+    show(frame, formats, hidden, **kwargs)
     common.downloads(frame, stem, key)
 
 

@@ -42,14 +42,41 @@ def _adopt_links(valid: dict[str, list[str]]) -> None:
         seen[key] = now
 
 
+LABELS = {  # the widgets' labels, also used to name a parameter the link got wrong
+    "year": "年度", "quarter": "季度", "district": "地区", "level": "单位层级", "sector": "系统", "unit": "单位",
+    "category": "人员类别", "pilot": "联系点", "role": "领导/工作人员",
+}
+
+
+def unknown_values(valid: dict[str, list[str]], given: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(parameter, value) for every filter value in the URL that the data does not have: the widget
+    ignores those, so the page says so instead of silently showing more than the link asked for."""
+    return [(key, value) for key in MULTI_KEYS + SINGLE_KEYS for value in given.get(key, [])
+            if value not in valid[key]]
+
+
+def _warn_unknown(ignored: list[tuple[str, str]]) -> None:
+    if not ignored:
+        return
+    parts = "；".join(f"「{LABELS[key]}」（{key}）= {value}" for key, value in ignored)
+    st.warning(f"链接中有筛选值在当前数据中不存在，已忽略：{parts}。页面按其余筛选条件显示；"
+               "请检查链接，或在左侧重新选择。", icon=":material/link_off:")
+
+
 def render() -> Filters:
     """Draw the filter widgets (every page) and remember the Filters for the page."""
     opts = _options(str(common.settings().db_path), _store_state(), access.grants(common.scope()))
-    _adopt_links({
+    valid = {
         "year": [str(y) for y in opts["years"]], "quarter": opts["periods"], "district": opts["districts"],
         "level": opts["levels"], "sector": opts["sectors"], "unit": opts["units"], "category": opts["categories"],
         "pilot": ["全部", *flt.PILOT_LABELS.values()], "role": ["全部", *flt.ROLE_LABELS.values()],
-    })
+    }
+    _adopt_links(valid)
+    ignored = unknown_values(valid, {key: st.query_params.get_all(key) for key in MULTI_KEYS + SINGLE_KEYS})
+    _warn_unknown(ignored)
+    if ignored and not common.scope().everything:  # possibly a value outside the grants: traceable
+        common.log("denied", "链接中的筛选值不在授权范围或数据中：" + "；".join(f"{k}={v}" for k, v in ignored),
+                   ok=False)
     bar = st.sidebar
     bar.header("筛选")
 
@@ -57,15 +84,15 @@ def render() -> Filters:
         return bar.multiselect(label, [str(v) for v in values], key=key, bind="query-params",
                                placeholder="全部", help=help)
 
-    years = multi("年度", "year", opts["years"])
-    periods = multi("季度", "quarter", opts["periods"], help="选了季度时，以季度为准")
-    districts = multi("地区", "district", opts["districts"])
-    levels = multi("单位层级", "level", opts["levels"])
-    sectors = multi("系统", "sector", opts["sectors"])
-    units = multi("单位", "unit", opts["units"])
-    categories = multi("人员类别", "category", opts["categories"])
-    pilot = bar.selectbox("联系点", ["全部", *flt.PILOT_LABELS.values()], key="pilot", bind="query-params")
-    role = bar.selectbox("领导/工作人员", ["全部", *flt.ROLE_LABELS.values()], key="role", bind="query-params")
+    years = multi(LABELS["year"], "year", opts["years"])
+    periods = multi(LABELS["quarter"], "quarter", opts["periods"], help="选了季度时，以季度为准")
+    districts = multi(LABELS["district"], "district", opts["districts"])
+    levels = multi(LABELS["level"], "level", opts["levels"])
+    sectors = multi(LABELS["sector"], "sector", opts["sectors"])
+    units = multi(LABELS["unit"], "unit", opts["units"])
+    categories = multi(LABELS["category"], "category", opts["categories"])
+    pilot = bar.selectbox(LABELS["pilot"], ["全部", *flt.PILOT_LABELS.values()], key="pilot", bind="query-params")
+    role = bar.selectbox(LABELS["role"], ["全部", *flt.ROLE_LABELS.values()], key="role", bind="query-params")
     chosen = Filters(
         years=tuple(int(y) for y in years), periods=tuple(periods), districts=tuple(districts),
         levels=tuple(levels), sectors=tuple(sectors), units=tuple(units), categories=tuple(categories),

@@ -309,7 +309,8 @@ def dataframe_header(frame: Locator) -> list[str]:
 
 
 def dataframe_rows(frame: Locator) -> list[list[str]]:
-    """The rows the grid has rendered (all of them for short tables), as displayed."""
+    """The rows the grid has rendered (all of them for short tables), from its accessible table: the
+    values themselves (1487, 33.49…), not the column formats drawn on the canvas (1,487, 33.5%)."""
     frame.scroll_into_view_if_needed()
     frame.locator("th[role='columnheader']").first.wait_for(state="attached")
     return frame.evaluate(

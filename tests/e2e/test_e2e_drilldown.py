@@ -131,3 +131,23 @@ def test_clicking_a_flagged_rater_shows_their_ratings(app, page):
     expect(harness.main(page).locator("[data-testid='stPageLink']").filter(
         has_text=f"查看评价人 {label} 的完整记录")).to_be_visible()
     assert rater not in shown
+
+
+def test_overview_finding_opens_its_page_with_the_named_unit_selected(app, page):
+    harness.open_url(page, app.url("/"))
+    card = harness.main(page).locator("[data-testid='stVerticalBlock']").filter(
+        has_text="个单位季度好等次超比例").last  # the innermost block holding it: the finding's card
+    link = card.locator("[data-testid='stPageLink'] a").filter(has_text="的详情").first
+    text = link.inner_text()
+    unit = text[text.index("「") + 1:text.index("」")]
+    assert unit in FLAGGED, text
+    link.click()
+    page.wait_for_url(re.compile(r"/rules\?"))
+    harness.wait_idle(page)
+    expect(harness.main(page).locator("h1")).to_have_text("规则检查")
+    assert harness.chips(page, "单位") == [unit]
+    assert harness.query(page).get("unit") == [unit]
+    table = harness.dataframe_with(page, "依据")
+    header = harness.dataframe_header(table)
+    assert {r[header.index("单位")] for r in harness.dataframe_rows(table)} == {unit}
+    assert harness.problems(page) == []
