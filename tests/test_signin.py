@@ -131,6 +131,8 @@ def test_a_district_leader_sees_only_the_district_and_no_admin_pages(real_app):
 def test_a_crafted_url_for_another_districts_unit_shows_nothing_of_it(real_app):
     at = start({"unit": "西岭区财政局", "district": "西岭区"})
     sign_in(at, "lead1")
+    # The same words as for a value nobody has: the link's values are ignored, and the attempt logged.
+    assert any("已忽略" in w.value and "西岭区财政局" in w.value for w in at.warning)
     at.switch_page("pages/unit.py")
     at.run()
     assert not at.exception
@@ -138,6 +140,7 @@ def test_a_crafted_url_for_another_districts_unit_shows_nothing_of_it(real_app):
     for frame in shown:
         text = frame.astype(str).to_string()
         assert "西岭区" not in text
+    assert ("lead1", "denied", False) in audit_rows(real_app)
 
 
 def test_a_viewer_sees_masked_names_and_cannot_export(real_app, demo_con):
