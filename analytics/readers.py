@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -26,6 +27,16 @@ TEXT_EXTENSIONS = {".csv", ".tsv", ".txt"}
 EXCEL_EXTENSIONS = {".xlsx", ".xlsm", ".xls"}
 SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | EXCEL_EXTENSIONS
 HEADER_SCAN_ROWS = 40
+
+# Limits against hostile or broken files (docs/import-hardening.md). The file size itself is
+# ``[import] max_file_mb`` of the configuration, checked by the importer before reading.
+MAX_COLUMNS = 16_384  # Excel's own widest sheet (column XFD)
+MAX_CELLS = 30_000_000  # rows x columns of one sheet: calamine holds a sheet as a dense grid
+MAX_LINE_BYTES = 4 * 1024 * 1024  # one line of a text file
+MAX_ZIP_ENTRIES = 10_000  # parts inside one .xlsx
+MAX_UNCOMPRESSED = 2 * 1024 ** 3  # all parts of one .xlsx, unpacked
+MAX_RATIO = 100  # unpacked : packed, for any part over RATIO_FLOOR unpacked (as Apache POI)
+RATIO_FLOOR = 1024 * 1024
 
 # First non-empty cell of a row that is not data: totals, signatures, notes.
 _FOOTER = re.compile(
@@ -56,21 +67,61 @@ class RawTable:
 # --- encodings ------------------------------------------------------------------------------
 
 
+_TRUNCATED = (
+    "文件末尾不完整：最后一个字符只有一半（文件可能在导出、下载或复制时被截断）。"
+    "请重新导出或重新复制完整的文件后再上传"
+)
+_UNKNOWN_ENCODING = "无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV，或直接上传 Excel 文件"
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """Decode a text export: BOM first, then strict UTF-8, then strict GB18030."""
+    """Decode a text export: BOM first, then strict UTF-8, then strict GB18030.
+
+    A file that is valid except for an incomplete last character was cut short: it is refused
+    as truncated rather than decoded with a guess.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "UTF-8（带 BOM）"
+        try:
+            return data[3:].decode("utf-8"), "UTF-8（带 BOM）"
+        except UnicodeDecodeError as exc:
+            raise ReadError(_TRUNCATED if _cut_at_end(exc, len(data) - 3) else
+                            "文件以 UTF-8 标记开头，但内容不是有效的 UTF-8 文本：文件可能已损坏") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "UTF-16"
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as exc:
+            raise ReadError(_TRUNCATED if _cut_at_end(exc, len(data)) else
+                            "文件以 UTF-16 标记开头，但内容不是有效的 UTF-16 文本：文件可能已损坏") from None
+    _refuse_binary(data)
     try:
         return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if _cut_at_end(exc, len(data)):
+            raise ReadError(_TRUNCATED) from None
     try:
         return data.decode("gb18030"), "GB18030/GBK"
-    except UnicodeDecodeError:
-        pass
-    raise ReadError("无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV，或直接上传 Excel 文件")
+    except UnicodeDecodeError as exc:
+        if _cut_at_end(exc, len(data)):
+            raise ReadError(_TRUNCATED) from None
+    raise ReadError(_UNKNOWN_ENCODING)
+
+
+def _cut_at_end(exc: UnicodeDecodeError, size: int) -> bool:
+    """The only decoding problem is an incomplete character at the very end."""
+    return exc.end >= size and size - exc.start <= 3 and (
+        "unexpected end" in exc.reason or "truncated" in exc.reason or "incomplete" in exc.reason)
+
+
+_CONTROL = bytes(c for c in range(32) if c not in (9, 10, 12, 13))
+
+
+def _refuse_binary(data: bytes) -> None:
+    """Text exports have no NUL bytes (UTF-16 carries a BOM) and hardly any control characters."""
+    head = data[: 1024 * 1024]
+    controls = len(head) - len(head.translate(None, _CONTROL))
+    if b"\x00" in head or controls > max(8, len(head) // 100):
+        raise ReadError("文件内容不是文本（含有二进制数据），不是 CSV/文本表格：请上传 Excel 文件，"
+                        "或在 Excel 中另存为「CSV UTF-8（逗号分隔）」后再上传")
 
 
 # --- header detection ----------------------------------------------------------------------
@@ -316,9 +367,173 @@ def _read_text_exact(
 # --- workbooks ------------------------------------------------------------------------------
 
 
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,7})([0-9]{1,10})"')
+_ROW_REF = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]{1,10})"')
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)[\s>/]")
+# A cell holding a formula and no stored result (a file written by a program, never opened in
+# Excel): calamine would read it as empty. Its formula text is kept instead, never evaluated.
+_UNCACHED_FORMULA = re.compile(
+    rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,7})([0-9]{1,10})"[^>]*>'
+    rb"(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>([^<]*)</(?:\w+:)?f>)"
+    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?</(?:\w+:)?c>"
+)
+_BOMB = "（可能是「压缩炸弹」或已损坏的文件）"
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+@dataclass
+class _SheetScan:
+    rows: int = 0  # highest row number (1-based) of any cell
+    columns: int = 0  # highest column number (1-based) of any cell
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column), 0-based
+
+
+def _unpacked(chunk: bytes, budget: list[int]) -> bytes:
+    budget[0] -= len(chunk)
+    if budget[0] < 0:
+        raise ReadError(f"Excel 文件解压后超过 {MAX_UNCOMPRESSED // 1024 ** 2} MB 的上限{_BOMB}")
+    return chunk
+
+
+def _scan_sheet(stream, part: str, budget: list[int]) -> _SheetScan:
+    """One pass over a worksheet's XML, in chunks: how far its cells reach, and formulas without a
+    stored result. ``budget`` holds the bytes still allowed to unpack (shared by all parts)."""
+    scan = _SheetScan()
+    tail = b""
+    rows_without_ref = 0
+    widest_unplaced = in_row = 0  # cells without a position: the reader puts them side by side
+    while chunk := _unpacked(stream.read(1 << 22), budget):
+        data = tail + chunk
+        cut = data.rfind(b">") + 1
+        data, tail = data[:cut], data[cut:]
+        if len(tail) > 1 << 20:
+            raise ReadError(f"工作表数据「{part}」不是有效的 XML{_BOMB}")
+        refs = _CELL_REF.findall(data)
+        for letters, row in refs:
+            scan.rows = max(scan.rows, int(row))
+            scan.columns = max(scan.columns, _column_number(letters))
+        row_refs = _ROW_REF.findall(data)
+        for row in row_refs:
+            scan.rows = max(scan.rows, int(row))
+        prefixed = b":c" in data or b":row" in data
+        cells = len(_ANY_CELL.findall(data)) if prefixed else data.count(b"<c ") + data.count(b"<c>")
+        row_tags = (len(_ROW_OR_CELL.findall(data)) - cells if prefixed
+                    else data.count(b"<row ") + data.count(b"<row>"))
+        rows_without_ref += max(row_tags - len(row_refs), 0)
+        if cells > len(refs):  # rare: count cells per row exactly
+            for match in _ROW_OR_CELL.finditer(data):
+                in_row = 0 if match.group(1) == b"row" else in_row + 1
+                widest_unplaced = max(widest_unplaced, in_row)
+        if b"<f" in data or b":f" in data:
+            for letters, row, formula in _UNCACHED_FORMULA.findall(data):
+                if len(scan.formulas) < 100_000:
+                    text = formula.decode("utf-8", "replace").strip()
+                    key = (int(row) - 1, _column_number(letters) - 1)
+                    scan.formulas[key] = "=" + _xml_unescape(text) if text else "=（共享公式）"
+    scan.rows += rows_without_ref
+    scan.columns += widest_unplaced
+    return scan
+
+
+def _xml_unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+def _sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part name -> sheet name, from the workbook and its relationships."""
+    import xml.etree.ElementTree as ET
+
+    def root(part: str):
+        return ET.fromstring(book.read(part)) if part in book.NameToInfo else None
+
+    workbook, rels = root("xl/workbook.xml"), root("xl/_rels/workbook.xml.rels")
+    if workbook is None or rels is None:
+        return {}
+    targets = {}
+    for rel in rels:
+        target = rel.get("Target") or ""
+        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        targets[rel.get("Id")] = target
+    parts = {}
+    for element in workbook.iter():
+        if element.tag.endswith("}sheet") or element.tag == "sheet":
+            rid = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
+            if rid in targets:
+                parts[targets[rid]] = element.get("name") or ""
+    return parts
+
+
+def inspect_xlsx(data: bytes) -> dict[str, _SheetScan]:
+    """Check an .xlsx (a zip) before calamine unpacks it, and scan its sheets.
+
+    Refuses (``ReadError``) a damaged or truncated zip, too many parts, parts that unpack to more
+    than ``MAX_UNCOMPRESSED`` in all or more than ``MAX_RATIO`` times their packed size (zip
+    bombs), and sheets whose cells span more than ``MAX_COLUMNS`` columns or ``MAX_CELLS`` cells
+    (calamine would allocate the whole grid). Unpacking goes through ``zipfile``, which stops at
+    each part's declared size and checks its CRC, so a part that lies about its size fails here.
+    Returns, per sheet name, its extent and the formulas that have no stored result.
+    """
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise ReadError("Excel 文件不完整或已损坏：.xlsx 文件是一个压缩包，这个压缩包的目录缺失或被截断"
+                        "（常见于导出、下载或复制中断）。请重新导出或重新复制完整的文件后再上传") from exc
+    with book:
+        infos = book.infolist()
+        if len(infos) > MAX_ZIP_ENTRIES:
+            raise ReadError(f"Excel 文件内含 {len(infos)} 个部件，超过上限 {MAX_ZIP_ENTRIES} 个{_BOMB}")
+        declared = sum(i.file_size for i in infos)
+        if declared > MAX_UNCOMPRESSED:
+            raise ReadError(f"Excel 文件解压后约 {declared / 1024 ** 2:,.0f} MB，超过上限 "
+                            f"{MAX_UNCOMPRESSED // 1024 ** 2} MB{_BOMB}")
+        for info in infos:
+            if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise ReadError(
+                    f"Excel 文件中的「{info.filename}」压缩了 {info.file_size / max(info.compress_size, 1):,.0f} 倍"
+                    f"（{info.compress_size:,} 字节解压后为 {info.file_size / 1024 ** 2:,.0f} MB），"
+                    f"超过上限 {MAX_RATIO} 倍{_BOMB}")
+        try:
+            parts = _sheet_parts(book)
+            budget = [MAX_UNCOMPRESSED]
+            scans = {}
+            for info in infos:
+                if info.filename in parts or (info.filename.startswith("xl/worksheets/")
+                                              and info.filename.endswith(".xml")):
+                    with book.open(info) as stream:
+                        scan = _scan_sheet(stream, info.filename, budget)
+                    sheet = parts.get(info.filename, info.filename)
+                    scans[sheet] = scan
+                    if scan.columns > MAX_COLUMNS:
+                        raise ReadError(f"工作表「{sheet}」有 {scan.columns:,} 列，超过上限 {MAX_COLUMNS:,} 列"
+                                        "（Excel 的最大列数）：文件可能已损坏或被篡改")
+                    if scan.rows * scan.columns > MAX_CELLS:
+                        raise ReadError(
+                            f"工作表「{sheet}」的单元格范围达 {scan.rows:,} 行 × {scan.columns:,} 列，"
+                            f"超过上限 {MAX_CELLS:,} 个单元格：请删除多余的行列（或分成几个文件）后再上传")
+                else:
+                    with book.open(info) as stream:  # unpack (CRC and size checked), discard
+                        while _unpacked(stream.read(1 << 22), budget):
+                            pass
+        except ReadError:
+            raise
+        except Exception as exc:  # zipfile: bad CRC, truncated part, unsupported compression; XML errors
+            raise ReadError(f"Excel 文件已损坏，无法解压（{type(exc).__name__}）："
+                            "请重新导出或重新复制完整的文件后再上传") from exc
+    return scans
+
+
 def read_workbook(name: str, data: bytes, known: set[str]) -> list[RawTable]:
     import python_calamine
 
+    scans = inspect_xlsx(data) if sniff(data) == "xlsx" else {}
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises several unrelated types for damaged files
@@ -326,15 +541,37 @@ def read_workbook(name: str, data: bytes, known: set[str]) -> list[RawTable]:
     tables = []
     for sheet_name in book.sheet_names:
         try:
-            rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+            sheet = book.get_sheet_by_name(sheet_name)
+            if sheet.total_width > MAX_COLUMNS or sheet.total_width * sheet.total_height > MAX_CELLS:
+                raise ReadError(
+                    f"工作表「{sheet_name}」的单元格范围达 {sheet.total_height:,} 行 × {sheet.total_width:,} 列，"
+                    f"超过上限 {MAX_CELLS:,} 个单元格或 {MAX_COLUMNS:,} 列")
+            rows = sheet.to_python(skip_empty_area=False)
+        except ReadError:
+            raise
         except Exception as exc:
             raise ReadError(f"无法读取工作表「{sheet_name}」：{exc}") from exc
+        scan = scans.get(sheet_name)
+        if scan and scan.formulas:
+            _put_formulas(rows, scan.formulas)
         table = _sheet_table(name, sheet_name, rows, known)
         if table is not None:
             tables.append(table)
         else:
             tables.append(RawTable(name, sheet_name, [], pa.table({}), np.array([], dtype=np.int64), ()))
     return tables
+
+
+def _put_formulas(rows: list[list[object]], formulas: dict[tuple[int, int], str]) -> None:
+    """Cells whose formula has no stored result read as the formula text (never evaluated): a text
+    column keeps it as text, a number or grade column refuses it with the cell's row and column."""
+    for (r, c), text in formulas.items():
+        if r < len(rows):
+            row = rows[r]
+            if c >= len(row):
+                row.extend([""] * (c + 1 - len(row)))
+            if row[c] in ("", None):
+                row[c] = text
 
 
 def _sheet_table(
@@ -354,16 +591,84 @@ def _sheet_table(
     return _finish(name, sheet, headers, columns, lines, tuple(range(top + 1, top + depth + 1)))
 
 
+# --- what the bytes are ---------------------------------------------------------------------
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "xlsx"), (b"PK\x05\x06", "xlsx"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),
+    (b"%PDF", "PDF 文档"), (b"\x89PNG\r\n\x1a\n", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"),
+    (b"GIF87a", "GIF 图片"), (b"GIF89a", "GIF 图片"), (b"BM", "BMP 图片"),
+    (b"Rar!", "RAR 压缩包"), (b"7z\xbc\xaf\x27\x1c", "7z 压缩包"), (b"\x1f\x8b", "gzip 压缩包"),
+    (b"MZ", "Windows 程序"), (b"\x7fELF", "Linux 程序"),
+)
+_HTML = re.compile(rb"^\s*<(!doctype\s+html|html|table|\?xml[^>]*>\s*<\?mso-application)", re.I)
+
+
+def sniff(data: bytes) -> str:
+    """What the first bytes say the file is: ``xlsx`` (a zip), ``ole`` (old Excel .xls, or an
+    encrypted workbook), ``html``, ``text``, or the Chinese name of another format."""
+    head = data[:8]
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if _HTML.match(data[:512].lstrip(b"\xef\xbb\xbf")):
+        return "html"
+    return "text"
+
+
+def _check_content(name: str, suffix: str, data: bytes) -> None:
+    """Refuse a file whose content does not match its extension, before any parser sees it."""
+    if not data:
+        raise ReadError("文件是空的（0 字节）")
+    kind = sniff(data)
+    if kind == "html":
+        raise ReadError("内容是网页（HTML/XML）格式，不是真正的 Excel 或 CSV 文件（有些系统导出的 .xls 就是这样）："
+                        "请用 Excel 打开后「另存为」.xlsx 再上传")
+    if suffix in TEXT_EXTENSIONS:
+        if kind == "xlsx":
+            raise ReadError(f"扩展名是 {suffix}，但内容是 Excel 工作簿（.xlsx）：请把扩展名改为 .xlsx 后重新上传")
+        if kind == "ole":
+            raise ReadError(f"扩展名是 {suffix}，但内容是旧版 Excel 文件（.xls）或加密的 Excel 文件："
+                            "请把扩展名改为 .xls，或在 Excel 中取消密码后另存为 .xlsx 再上传")
+        if kind != "text":
+            raise ReadError(f"扩展名是 {suffix}，但内容是{kind}，不是表格文件：请上传 Excel 或 CSV 文件")
+    else:
+        if kind == "text":
+            if not _looks_like_text(data[:65536]):
+                raise ReadError("无法打开 Excel 文件：内容不是 Excel 格式（文件可能已损坏，或不是 Excel 文件）")
+            raise ReadError(f"扩展名是 {suffix}，但内容是文本（CSV 等）：请把扩展名改为 .csv 后重新上传")
+        if kind not in ("xlsx", "ole"):
+            raise ReadError(f"扩展名是 {suffix}，但内容是{kind}，不是 Excel 文件：请上传 Excel 或 CSV 文件")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return True
+    try:
+        _refuse_binary(head)
+    except ReadError:
+        return False
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            head.decode(encoding)
+            return True
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head) - 4:  # the head may end inside a character
+                return True
+    return False
+
+
 def read_file(name: str, data: bytes, known: Iterable[str]) -> list[RawTable]:
     """Every table in one export. A sheet without a recognisable header comes back with no
     headers, so the caller can say it was skipped."""
     known = set(known)
     suffix = PurePath(name).suffix.lower()
+    if suffix not in SUPPORTED_EXTENSIONS:
+        raise ReadError(
+            f"不支持的文件类型「{suffix or '无扩展名'}」：请上传 .xlsx、.xls、.csv、.tsv 或 .txt 文件"
+        )
+    _check_content(name, suffix, data)
     if suffix in EXCEL_EXTENSIONS:
         return read_workbook(name, data, known)
-    if suffix in TEXT_EXTENSIONS:
-        tables = read_text(name, data, known)
-        return tables or [RawTable(name, None, [], pa.table({}), np.array([], dtype=np.int64), ())]
-    raise ReadError(
-        f"不支持的文件类型「{suffix or '无扩展名'}」：请上传 .xlsx、.xls、.csv、.tsv 或 .txt 文件"
-    )
+    tables = read_text(name, data, known)
+    return tables or [RawTable(name, None, [], pa.table({}), np.array([], dtype=np.int64), ())]
