@@ -278,13 +278,50 @@ def _line_of(text: str, snippet: str, start: int) -> tuple[int, int]:
     return text.count("\n", 0, pos) + 1, pos + max(len(snippet), 1)
 
 
+def _check_line_lengths(data: bytes) -> None:
+    """Refuse a line longer than ``MAX_LINE_BYTES`` before decoding, in 64 MB blocks (a file
+    without line breaks would otherwise be one record held several times over in memory)."""
+    if len(data) <= MAX_LINE_BYTES:
+        return
+    view = np.frombuffer(data, dtype=np.uint8)
+    block = 64 * 1024 * 1024
+    last_break = -1  # offset of the last CR or LF seen
+    for start in range(0, len(view), block):
+        part = view[start : start + block]
+        breaks = np.flatnonzero((part == 10) | (part == 13)) + start
+        edges = np.concatenate(([last_break], breaks))
+        lengths = np.diff(edges) - 1
+        if len(lengths) and lengths.max() > MAX_LINE_BYTES:
+            i = int(np.argmax(lengths))
+            _too_long(data, int(edges[i]) + 1, int(lengths[i]))
+        if len(breaks):
+            last_break = int(breaks[-1])
+        if start + len(part) - last_break - 1 > MAX_LINE_BYTES:
+            _too_long(data, last_break + 1, start + len(part) - last_break - 1)
+
+
+def _too_long(data: bytes, start: int, size: int) -> None:
+    line = data.count(b"\n", 0, start) or data.count(b"\r", 0, start)
+    raise ReadError(f"第 {line + 1} 行长达 {size / 1048576:,.1f} MB 以上，"
+                    f"超过每行 {MAX_LINE_BYTES // 1048576} MB 的上限：文件可能不是表格文件，或者换行符丢失")
+
+
+def _too_wide(line: int, columns: int) -> ReadError:
+    return ReadError(f"第 {line} 行有 {columns:,} 列，超过上限 {MAX_COLUMNS:,} 列（Excel 的最大列数）："
+                     "文件可能不是表格文件，或分隔符不对")
+
+
 def read_text(name: str, data: bytes, known: set[str]) -> list[RawTable]:
+    _check_line_lengths(data)
     text, encoding = decode(data)
     suffix = PurePath(name).suffix.lower()
     starts = _line_starts(text, HEADER_SCAN_ROWS + 2)
     head_lines = [text[a:b] for a, b in zip(starts, starts[1:], strict=False)] or [text]
     # Title lines have one field; pick the delimiter from the busiest of the first lines.
     delimiter = _sniff_delimiter(max(head_lines, key=len), suffix)
+    for number, line in enumerate(head_lines, start=1):
+        if line.count(delimiter) >= MAX_COLUMNS:
+            raise _too_wide(number, line.count(delimiter) + 1)
     sample = _first_records(text, delimiter, HEADER_SCAN_ROWS)
     found = find_header(sample, known)
     if found is None:
@@ -349,7 +386,11 @@ def _read_text_exact(
     """Slow exact path for ragged files (rows shorter or longer than the header)."""
     width = len(headers)
     records = list(csv.reader(io.StringIO(body), delimiter=delimiter))
-    extra = max((len(r) for r in records), default=width) - width
+    widest = max((len(r) for r in records), default=width)
+    if widest > MAX_COLUMNS:
+        at = next(i for i, r in enumerate(records) if len(r) == widest)
+        raise _too_wide(top + depth + 1 + at, widest)
+    extra = widest - width
     if extra > 0:
         headers = headers + [""] * extra
         width += extra
