@@ -71,7 +71,6 @@ _TRUNCATED = (
     "文件末尾不完整：最后一个字符只有一半（文件可能在导出、下载或复制时被截断）。"
     "请重新导出或重新复制完整的文件后再上传"
 )
-_UNKNOWN_ENCODING = "无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV，或直接上传 Excel 文件"
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -98,12 +97,16 @@ def decode(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError as exc:
         if _cut_at_end(exc, len(data)):
             raise ReadError(_TRUNCATED) from None
+        utf8_error = exc.start
     try:
         return data.decode("gb18030"), "GB18030/GBK"
     except UnicodeDecodeError as exc:
         if _cut_at_end(exc, len(data)):
             raise ReadError(_TRUNCATED) from None
-    raise ReadError(_UNKNOWN_ENCODING)
+        at = max(utf8_error, exc.start)  # where the likelier of the two encodings broke down
+    line = data.count(b"\n", 0, at) + 1
+    raise ReadError(f"无法识别文件编码（第 {line} 行起有既不是 UTF-8 也不是 GBK 的内容）：请另存为 UTF-8 或 "
+                    "GBK 编码的 CSV，或直接上传 Excel 文件；若文件本来就是这样保存的，它可能已损坏")
 
 
 def _cut_at_end(exc: UnicodeDecodeError, size: int) -> bool:
@@ -330,6 +333,12 @@ def read_text(name: str, data: bytes, known: set[str]) -> list[RawTable]:
     width = len(headers)
     first_data_line = top + depth + 1  # 1-based line number of the first data row
     body = text[starts[top + depth] :] if top + depth < len(starts) else ""
+    if not body.strip():  # a header and nothing below it
+        empty = [pa.array([], type=pa.string()) for _ in headers]
+        raw = _finish(name, None, headers, empty, np.array([], dtype=np.int64),
+                      tuple(range(top + 1, top + depth + 1)))
+        raw.notices.insert(0, f"文件编码：{encoding}")
+        return [raw]
     invalid: list[str] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -350,7 +359,7 @@ def read_text(name: str, data: bytes, known: set[str]) -> list[RawTable]:
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise ReadError(f"文件内容无法按表格读取：{exc}") from exc
+        raise ReadError(f"文件内容无法按表格读取（可能有未配对的引号，或文件已损坏）：{exc}") from exc
     if table.num_columns != width:
         # The header is shorter or longer than the data rows: read exactly, row by row.
         return [_read_text_exact(name, body, delimiter, headers, top, depth, encoding)]

@@ -270,6 +270,16 @@ def test_a_text_file_cut_inside_a_multibyte_character_is_refused_as_truncated(co
     assert snapshot(con) == base
 
 
+def test_a_text_file_broken_in_the_middle_names_the_line(con, settings, base):
+    data = "人员编号,姓名,单位\r\nP009,赵钱孙,东湖区公安局\r\nP010,周吴郑,东湖区公安局\r\n".encode("gb18030")
+    at = data.index("周".encode("gb18030"))
+    broken = data[:at] + b"\n" + data[at + 1:]  # a line break where the first byte of 周 was
+    assert reason(con, settings, ("人员名册.csv", broken)) == (
+        "文件「人员名册.csv」：无法识别文件编码（第 4 行起有既不是 UTF-8 也不是 GBK 的内容）：请另存为 UTF-8 或 "
+        "GBK 编码的 CSV，或直接上传 Excel 文件；若文件本来就是这样保存的，它可能已损坏")
+    assert snapshot(con) == base
+
+
 # --- shape: columns, lines, no data ---------------------------------------------------------------
 
 
@@ -320,6 +330,10 @@ def test_a_header_only_file_is_refused_with_no_data_rows(con, settings, base, tm
     result = refused(con, settings, csv_path)
     assert [(e.row, e.column, e.value, e.reason) for e in result.errors] == [
         (2, None, None, "「人员名册.csv」没有数据行：只有表头（以及空行、合计或签字行），没有可导入的数据")]
+    bare = write_text(tmp_path / "年度考核.csv", [["人员编号", "年度", "年度等次"]])
+    result = refused(con, settings, bare)
+    assert [(e.row, e.reason) for e in result.errors] == [
+        (1, "「年度考核.csv」没有数据行：只有表头（以及空行、合计或签字行），没有可导入的数据")]
     xlsx_path = write_xlsx(tmp_path / "年度考核.xlsx", {"年度": [["人员编号", "年度", "年度等次"]]})
     result = refused(con, settings, xlsx_path)
     assert [(e.row, e.reason) for e in result.errors] == [
