@@ -581,26 +581,15 @@ def inspect_xlsx(data: bytes) -> dict[str, _SheetScan]:
 
 
 def read_workbook(name: str, data: bytes, known: set[str]) -> list[RawTable]:
-    import python_calamine
-
-    scans = inspect_xlsx(data) if sniff(data) == "xlsx" else {}
-    try:
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises several unrelated types for damaged files
-        raise ReadError(f"无法打开 Excel 文件（文件可能已损坏、加密或不是 Excel 格式）：{exc}") from exc
+    kind = sniff(data)
+    if kind == "ole":  # .xls: read in a child process with a memory cap (analytics/excel_child.py)
+        sheets = _read_ole(data)
+        scans: dict[str, _SheetScan] = {}
+    else:
+        scans = inspect_xlsx(data) if kind == "xlsx" else {}
+        sheets = _read_in_process(data)
     tables = []
-    for sheet_name in book.sheet_names:
-        try:
-            sheet = book.get_sheet_by_name(sheet_name)
-            if sheet.total_width > MAX_COLUMNS or sheet.total_width * sheet.total_height > MAX_CELLS:
-                raise ReadError(
-                    f"工作表「{sheet_name}」的单元格范围达 {sheet.total_height:,} 行 × {sheet.total_width:,} 列，"
-                    f"超过上限 {MAX_CELLS:,} 个单元格或 {MAX_COLUMNS:,} 列")
-            rows = sheet.to_python(skip_empty_area=False)
-        except ReadError:
-            raise
-        except Exception as exc:
-            raise ReadError(f"无法读取工作表「{sheet_name}」：{exc}") from exc
+    for sheet_name, rows in sheets:
         scan = scans.get(sheet_name)
         if scan and scan.formulas:
             _put_formulas(rows, scan.formulas)
@@ -610,6 +599,51 @@ def read_workbook(name: str, data: bytes, known: set[str]) -> list[RawTable]:
         else:
             tables.append(RawTable(name, sheet_name, [], pa.table({}), np.array([], dtype=np.int64), ()))
     return tables
+
+
+_CANNOT_OPEN = "无法打开 Excel 文件（文件可能已损坏、加密或不是 Excel 格式）"
+
+
+def _too_many_cells(sheet: str, height: int, width: int) -> ReadError:
+    return ReadError(f"工作表「{sheet}」的单元格范围达 {height:,} 行 × {width:,} 列，"
+                     f"超过上限 {MAX_CELLS:,} 个单元格或 {MAX_COLUMNS:,} 列")
+
+
+def _read_ole(data: bytes) -> list[tuple[str, list[list[object]]]]:
+    from analytics.excel_child import ChildFailed, read_isolated
+
+    try:
+        status, detail = read_isolated(data, MAX_CELLS, MAX_COLUMNS)
+    except ChildFailed as exc:
+        raise ReadError(f"{_CANNOT_OPEN}：{exc.args[0]}") from None
+    if status == "open":
+        raise ReadError(f"{_CANNOT_OPEN}：{detail}")
+    if status == "size":
+        raise _too_many_cells(*detail)
+    if status == "sheet":
+        raise ReadError(f"无法读取工作表「{detail[0]}」：{detail[1]}")
+    return detail
+
+
+def _read_in_process(data: bytes) -> list[tuple[str, list[list[object]]]]:
+    import python_calamine
+
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises several unrelated types for damaged files
+        raise ReadError(f"{_CANNOT_OPEN}：{exc}") from exc
+    sheets = []
+    for sheet_name in book.sheet_names:
+        try:
+            sheet = book.get_sheet_by_name(sheet_name)
+            if sheet.total_width > MAX_COLUMNS or sheet.total_width * sheet.total_height > MAX_CELLS:
+                raise _too_many_cells(sheet_name, sheet.total_height, sheet.total_width)
+            sheets.append((sheet_name, sheet.to_python(skip_empty_area=False)))
+        except ReadError:
+            raise
+        except Exception as exc:
+            raise ReadError(f"无法读取工作表「{sheet_name}」：{exc}") from exc
+    return sheets
 
 
 def _put_formulas(rows: list[list[object]], formulas: dict[tuple[int, int], str]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from filemaker import rows, snapshot, write_text, write_xlsx
+from filemaker import rows, snapshot, write_text, write_xls, write_xlsx
 
 from analytics import importer, readers
 from analytics.config import ImportLimits, Settings
@@ -210,6 +210,27 @@ def test_a_damaged_part_inside_an_xlsx_is_refused(con, settings, base, tmp_path)
     assert message.startswith("文件「人员名册.xlsx」：Excel 文件已损坏，无法解压（")
     assert message.endswith("）：请重新导出或重新复制完整的文件后再上传")
     assert snapshot(con) == base
+
+
+def test_a_crafted_xls_that_would_abort_calamine_is_refused_and_the_process_survives(
+        con, settings, base, tmp_path):
+    # An old-format workbook whose directory's sector chain points at itself: calamine follows it
+    # until it asks for 4 GB and the failed allocation aborts the process (tried: exit status 134).
+    # The importer reads .xls in a child process with a memory cap, so only the child ends.
+    path = write_xls(tmp_path / "年度考核.xls", {"年度": [["人员编号", "年度", "年度等次"], ["P001", "2025", "优秀"]]})
+    data = bytearray(path.read_bytes())
+    sector = 1 << struct.unpack_from("<H", data, 0x1E)[0]
+    directory = struct.unpack_from("<I", data, 0x30)[0]
+    first_fat = struct.unpack_from("<I", data, 0x4C)[0]
+    struct.pack_into("<I", data, 512 + first_fat * sector + 4 * directory, directory)
+    message = reason(con, settings, ("年度考核.xls", bytes(data)))
+    assert message == ("文件「年度考核.xls」：无法打开 Excel 文件（文件可能已损坏、加密或不是 Excel 格式）："
+                       "读取程序异常退出（退出码 -6）")
+    assert snapshot(con) == base
+    # The same workbook undamaged still loads through the child process.
+    result = importer.import_files(con, [path], settings)[0]
+    assert (result.status, result.rows) == ("loaded", 1), result.errors
+    assert rows(con, "SELECT person_id, year, grade FROM annual") == [("P001", 2025, "优秀")]
 
 
 # --- wrong extensions and junk --------------------------------------------------------------------
