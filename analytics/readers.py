@@ -253,12 +253,16 @@ def _sniff_delimiter(line: str, suffix: str) -> str:
 
 
 def _first_records(text: str, delimiter: str, limit: int) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text[: 256 * 1024]), delimiter=delimiter)
+    # newline="" lets the csv module see a lone CR as a line end instead of failing on it
+    reader = csv.reader(io.StringIO(text[: 256 * 1024], newline=""), delimiter=delimiter)
     records = []
-    for record in reader:
-        records.append(record)
-        if len(records) >= limit:
-            break
+    try:
+        for record in reader:
+            records.append(record)
+            if len(records) >= limit:
+                break
+    except csv.Error as exc:
+        raise ReadError(f"文件内容无法按表格读取（第 {reader.line_num} 行）：{exc}") from None
     return records
 
 
@@ -394,7 +398,11 @@ def _read_text_exact(
 ) -> RawTable:
     """Slow exact path for ragged files (rows shorter or longer than the header)."""
     width = len(headers)
-    records = list(csv.reader(io.StringIO(body), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise ReadError(f"文件内容无法按表格读取（表头后第 {reader.line_num} 行）：{exc}") from None
     widest = max((len(r) for r in records), default=width)
     if widest > MAX_COLUMNS:
         at = next(i for i, r in enumerate(records) if len(r) == widest)

@@ -451,3 +451,12 @@ def test_limits_are_what_the_documentation_says():
     assert (readers.MAX_COLUMNS, readers.MAX_CELLS, readers.MAX_LINE_BYTES, readers.MAX_ZIP_ENTRIES,
             readers.MAX_UNCOMPRESSED, readers.MAX_RATIO) == (
         16_384, 30_000_000, 4 * 1024 * 1024, 10_000, 2 * 1024 ** 3, 100)
+
+
+def test_a_lone_carriage_return_is_a_line_end_not_a_crash(con, settings, base):
+    # Found by the fuzz test: Python's csv module raised "new-line character seen in unquoted field".
+    data = "人员编号,年度,年度等次\r \nP001,2025,优秀\rP002,2025,称职\r\n".encode()
+    result = importer.import_files(con, [("年度考核.csv", data)], settings)[0]
+    assert (result.status, result.rows) == ("loaded", 2), result.errors
+    assert rows(con, "SELECT person_id, year, grade FROM annual ORDER BY ALL") == [
+        ("P001", 2025, "优秀"), ("P002", 2025, "称职")]
