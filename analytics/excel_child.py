@@ -42,9 +42,13 @@ def _sheets(data: bytes, max_cells: int, max_columns: int) -> tuple[str, object]
 
 def _child(conn, data: bytes, max_cells: int, max_columns: int) -> None:
     import os
-    import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+    except (ImportError, ValueError, OSError):  # no address-space limits here (e.g. Windows)
+        pass
     quiet = os.open(os.devnull, os.O_WRONLY)  # a native abort prints a Rust backtrace: not for the log
     os.dup2(quiet, 2)
     try:

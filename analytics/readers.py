@@ -425,7 +425,8 @@ def _read_text_exact(
 # --- workbooks ------------------------------------------------------------------------------
 
 
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,7})([0-9]{1,10})"')
+_REF_LETTERS = re.compile(rb' r="([A-Z]{1,7})[0-9]')
+_REF_ROWS = re.compile(rb' r="[A-Z]{1,7}([0-9]{1,10})"')
 _ROW_REF = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]{1,10})"')
 _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)[\s>/]")
@@ -467,33 +468,38 @@ def _scan_sheet(stream, part: str, budget: list[int]) -> _SheetScan:
     tail = b""
     rows_without_ref = 0
     widest_unplaced = in_row = 0  # cells without a position: the reader puts them side by side
+    prefixed = None  # elements written with a namespace prefix (<x:c>): rare, slower counting
     while chunk := _unpacked(stream.read(1 << 22), budget):
-        data = tail + chunk
+        if prefixed is None:
+            prefixed = re.search(rb"<\w+:worksheet[\s>]", chunk[:4096]) is not None
+        data = tail + chunk if tail else chunk
         cut = data.rfind(b">") + 1
         data, tail = data[:cut], data[cut:]
         if len(tail) > 1 << 20:
             raise ReadError(f"工作表数据「{part}」不是有效的 XML{_BOMB}")
-        refs = _CELL_REF.findall(data)
-        for letters, row in refs:
-            scan.rows = max(scan.rows, int(row))
-            scan.columns = max(scan.columns, _column_number(letters))
-        row_refs = _ROW_REF.findall(data)
-        for row in row_refs:
-            scan.rows = max(scan.rows, int(row))
-        prefixed = b":c" in data or b":row" in data
+        # Cell references only (`` r="F12"``; a row's ``r`` has no letters): one pass for the
+        # columns, one for the rows, no Python loop per cell.
+        letters = _REF_LETTERS.findall(data)
+        if letters:
+            widest = max(set(letters), key=lambda c: (len(c), c))
+            scan.columns = max(scan.columns, _column_number(widest))
+            scan.rows = max(scan.rows, max(map(int, _REF_ROWS.findall(data))))
         cells = len(_ANY_CELL.findall(data)) if prefixed else data.count(b"<c ") + data.count(b"<c>")
-        row_tags = (len(_ROW_OR_CELL.findall(data)) - cells if prefixed
-                    else data.count(b"<row ") + data.count(b"<row>"))
-        rows_without_ref += max(row_tags - len(row_refs), 0)
-        if cells > len(refs):  # rare: count cells per row exactly
+        if cells > len(letters):  # rare: cells without a position, counted per row exactly
+            row_refs = _ROW_REF.findall(data)
+            for row in row_refs:
+                scan.rows = max(scan.rows, int(row))
+            row_tags = (len(_ROW_OR_CELL.findall(data)) - cells if prefixed
+                        else data.count(b"<row ") + data.count(b"<row>"))
+            rows_without_ref += max(row_tags - len(row_refs), 0)
             for match in _ROW_OR_CELL.finditer(data):
                 in_row = 0 if match.group(1) == b"row" else in_row + 1
                 widest_unplaced = max(widest_unplaced, in_row)
-        if b"<f" in data or b":f" in data:
-            for letters, row, formula in _UNCACHED_FORMULA.findall(data):
+        if (b":f" in data) if prefixed else (b"<f" in data):
+            for column, row, formula in _UNCACHED_FORMULA.findall(data):
                 if len(scan.formulas) < 100_000:
                     text = formula.decode("utf-8", "replace").strip()
-                    key = (int(row) - 1, _column_number(letters) - 1)
+                    key = (int(row) - 1, _column_number(column) - 1)
                     scan.formulas[key] = "=" + _xml_unescape(text) if text else "=（共享公式）"
     scan.rows += rows_without_ref
     scan.columns += widest_unplaced
