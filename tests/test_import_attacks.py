@@ -460,3 +460,40 @@ def test_a_lone_carriage_return_is_a_line_end_not_a_crash(con, settings, base):
     assert (result.status, result.rows) == ("loaded", 2), result.errors
     assert rows(con, "SELECT person_id, year, grade FROM annual ORDER BY ALL") == [
         ("P001", 2025, "优秀"), ("P002", 2025, "称职")]
+
+
+def _sheet_without_references(path: Path, rows_xml: bytes) -> Path:
+    """Replace the sheet's data by rows and cells written without ``r`` positions (allowed by the
+    format: a reader places them one after another)."""
+    parts = _workbook_parts(path)
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    start, end = sheet.index(b"<sheetData>"), sheet.index(b"</sheetData>")
+    parts["xl/worksheets/sheet1.xml"] = sheet[:start] + b"<sheetData>" + rows_xml + sheet[end:]
+    parts.pop("xl/sharedStrings.xml", None)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    return path
+
+
+def _inline_row(values: list[str], r: int | None = None) -> bytes:
+    cells = b"".join(b'<c t="inlineStr"><is><t>' + v.encode() + b"</t></is></c>" for v in values)
+    return (b'<row r="%d">' % r if r else b"<row>") + cells + b"</row>"
+
+
+def test_cells_without_positions_are_placed_in_order_and_counted_for_the_limit(con, settings, base, tmp_path):
+    plain = b"".join(_inline_row(r) for r in [["人员编号", "年度", "年度等次"], ["P001", "2025", "优秀"],
+                                               ["P002", "2025", "称职"]])
+    path = _sheet_without_references(write_xlsx(tmp_path / "年度考核.xlsx", {"年度": [["x"]]}), plain)
+    result = importer.import_files(con, [path], settings)[0]
+    assert (result.status, result.rows) == ("loaded", 2), result.errors
+    assert rows(con, "SELECT person_id, grade FROM annual ORDER BY ALL") == [("P001", "优秀"), ("P002", "称职")]
+    # Forty unpositioned cells in one row and a row at the bottom of the sheet: 1,048,576 x 40 cells.
+    wide = plain + _inline_row(["1"] * 40) + _inline_row(["P003", "2025", "优秀"], r=1_048_576)
+    path = _sheet_without_references(write_xlsx(tmp_path / "年度考核_2.xlsx", {"年度": [["x"]]}), wide)
+    before = snapshot(con)
+    # Rows without a position are counted on top of the highest position (an upper bound).
+    assert reason(con, settings, path) == (
+        "文件「年度考核_2.xlsx」：工作表「年度」的单元格范围达 1,048,580 行 × 40 列，"
+        "超过上限 30,000,000 个单元格：请删除多余的行列（或分成几个文件）后再上传")
+    assert snapshot(con) == before
