@@ -128,8 +128,8 @@ def import_files(
     for i, (name, data) in enumerate(loaded):
         if progress:
             progress(i / max(len(loaded), 1), f"正在导入 {name}（{i + 1}/{len(loaded)}）")
-        if isinstance(data, _TooBig):
-            results.append(_refused(name, None, kind, _too_big(name, data.size, settings)))
+        if isinstance(data, _Unread):
+            results.append(_refused(name, None, kind, data.reason))
             continue
         results.extend(
             import_file(con, name, data, settings, kind=kind, replace=replace, user=user,
@@ -141,23 +141,27 @@ def import_files(
 
 
 @dataclass
-class _TooBig:
-    size: int
+class _Unread:
+    reason: str  # why the file was not read (Chinese)
 
 
-def _load_source(source: str | Path | tuple[str, bytes], limit: int) -> tuple[str, bytes | _TooBig]:
+def _load_source(source: str | Path | tuple[str, bytes], limit: int) -> tuple[str, bytes | _Unread]:
     """A file's name and bytes; a file over the size limit is not read at all."""
     if isinstance(source, tuple):
         return source
     path = Path(source)
-    size = path.stat().st_size
-    if size > limit:
-        return path.name, _TooBig(size)
-    return path.name, path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            return path.name, _Unread(_too_big(path.name, size, limit // (1024 * 1024)))
+        return path.name, path.read_bytes()
+    except OSError as exc:
+        return path.name, _Unread(f"文件「{path.name}」无法读取（{exc.strerror or type(exc).__name__}）："
+                                  "请检查文件是否存在、是否有读取权限")
 
 
-def _too_big(name: str, size: int, settings: Settings) -> str:
-    return (f"文件「{name}」大小 {size / 1048576:,.1f} MB，超过上限 {settings.limits.max_file_mb} MB，"
+def _too_big(name: str, size: int, limit_mb: int) -> str:
+    return (f"文件「{name}」大小 {size / 1048576:,.1f} MB，超过上限 {limit_mb} MB，"
             "未读取、未导入（上限可在配置文件 [import] max_file_mb 中调整；也可把数据分成几个文件）")
 
 
@@ -182,7 +186,7 @@ def import_file(
     name = PurePath(name).name
     limit = settings.limits.max_file_mb * 1024 * 1024
     if len(data) > limit:
-        return [_refused(name, None, kind, _too_big(name, len(data), settings))]
+        return [_refused(name, None, kind, _too_big(name, len(data), settings.limits.max_file_mb))]
     if kind is not None and kind not in KINDS:
         return [_refused(name, None, None, f"未知的数据类型「{kind}」，可选：{'、'.join(KINDS)}")]
     digest = hashlib.sha256(data).hexdigest()

@@ -497,3 +497,11 @@ def test_cells_without_positions_are_placed_in_order_and_counted_for_the_limit(c
         "文件「年度考核_2.xlsx」：工作表「年度」的单元格范围达 1,048,580 行 × 40 列，"
         "超过上限 30,000,000 个单元格：请删除多余的行列（或分成几个文件）后再上传")
     assert snapshot(con) == before
+
+
+def test_a_path_that_cannot_be_read_is_refused_with_a_message(con, settings, base, tmp_path):
+    folder = tmp_path / "名册目录.csv"
+    folder.mkdir()  # a directory where a file was expected: reading it fails
+    assert reason(con, settings, folder) == (
+        "文件「名册目录.csv」无法读取（Is a directory）：请检查文件是否存在、是否有读取权限")
+    assert snapshot(con) == base
