@@ -14,6 +14,7 @@ import getpass
 import hashlib
 import hmac
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -45,6 +46,9 @@ from analytics.readers import RawTable, ReadError, read_file
 WRITE_LOCK = threading.Lock()
 PREVIEW_ROWS = 20
 PERSON_ROLES = ("person_no", "id_card", "unit", "name")
+# An unexpected failure inside the file's transaction: rolled back, reported, logged for the admin.
+INTERNAL_ERROR = "导入时程序内部出错，文件未导入，数据库未改动：请把文件和本条信息交给系统管理员"
+log = logging.getLogger(__name__)
 # A cell holding a formula (text starting with "=") where a number, date or grade is expected.
 # Formulas are never evaluated; in a text column they are stored as the text they are.
 FORMULA_REASON = ("单元格内容是公式，导入时不计算公式：请在 Excel 中复制该列，"
@@ -200,8 +204,12 @@ def import_file(
         except ReadError as exc:
             return [_refused(name, None, kind, f"文件「{name}」：{exc}")]
         with WRITE_LOCK:
-            return _import_tables(cur, name, digest, tables, settings, kind, replace,
-                                  user or _default_user(), dry_run)
+            try:
+                return _import_tables(cur, name, digest, tables, settings, kind, replace,
+                                      user or _default_user(), dry_run)
+            except Exception as exc:  # a bug, not the file's fault: rolled back, said plainly
+                log.exception("import of %s failed", name)
+                return [_refused(name, None, kind, f"文件「{name}」：{INTERNAL_ERROR}（{type(exc).__name__}）")]
     finally:
         cur.close()
 
@@ -584,7 +592,9 @@ def _key_sql(alias_a: str, alias_b: str, key: Sequence[str]) -> str:
 
 def _check_duplicates(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _Parsed,
                       raw: RawTable, result: TableResult) -> None:
-    key = WITHIN_FILE_KEY[kind.name]
+    # A key column the file does not have (工作内容 is optional) is empty on every row.
+    present = {r[0] for r in cur.execute("SELECT column_name FROM (DESCRIBE inc)").fetchall()}
+    key = [k for k in WITHIN_FILE_KEY[kind.name] if k in present]
     complete = " AND ".join(f"{k} IS NOT NULL" for k in key if k != "content")
     dups = cur.execute(f"""
         SELECT list(_row ORDER BY _row) FROM inc WHERE {complete}

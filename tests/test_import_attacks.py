@@ -505,3 +505,44 @@ def test_a_path_that_cannot_be_read_is_refused_with_a_message(con, settings, bas
     assert reason(con, settings, folder) == (
         "文件「名册目录.csv」无法读取（Is a directory）：请检查文件是否存在、是否有读取权限")
     assert snapshot(con) == base
+
+
+def test_a_log_file_without_the_optional_content_column_loads(con, settings, base, tmp_path):
+    # Found by the fuzz test: the duplicate check grouped by 工作内容 even when the file had no such
+    # column, DuckDB failed inside the transaction and the error reached the caller.
+    path = write_text(tmp_path / "工作日志.csv", [["人员编号", "日期", "工时"], ["P001", "2025-03-03", "2"],
+                                                  ["P001", "2025-03-04", "7.5"]])
+    result = importer.import_files(con, [path], settings)[0]
+    assert (result.status, result.rows) == ("loaded", 2), result.errors
+    assert rows(con, "SELECT person_id, work_date::VARCHAR, hours, content FROM worklogs ORDER BY ALL") == [
+        ("P001", "2025-03-03", 2.0, None), ("P001", "2025-03-04", 7.5, None)]
+    # Without 工作内容, two rows for one person and day are the same entry, as with an empty 工作内容.
+    again = write_text(tmp_path / "工作日志_2.csv", [["人员编号", "日期", "工时"], ["P002", "2025-03-05", "2"],
+                                                    ["P002", "2025-03-05", "3"]])
+    before = snapshot(con)
+    result = refused(con, settings, again)
+    assert [(e.row, e.column, e.reason) for e in result.errors] == [
+        (3, "人员编号", "与第 2 行重复（同一人员、同一日期、同一工作内容）")]
+    assert snapshot(con) == before
+
+
+def test_an_unexpected_failure_inside_the_transaction_is_rolled_back_and_reported(
+        con, settings, base, tmp_path, monkeypatch):
+    # The only stand-in in this file: a failure after the rows were written, to show that even a
+    # bug cannot leave half a file behind or show a traceback.
+    real_write = importer._write
+
+    def write_then_fail(cur, kind, *args):
+        real_write(cur, kind, *args)
+        assert store_count(cur, kind.name) > 0  # the rows are in, inside the transaction
+        raise RuntimeError("boom")
+
+    def store_count(cur, table):
+        return cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    monkeypatch.setattr(importer, "_write", write_then_fail)
+    path = write_text(tmp_path / "年度考核.csv", [["人员编号", "年度", "年度等次"], ["P001", "2025", "优秀"]])
+    assert reason(con, settings, path) == (
+        "文件「年度考核.csv」：导入时程序内部出错，文件未导入，数据库未改动：请把文件和本条信息交给系统管理员"
+        "（RuntimeError）")
+    assert snapshot(con) == base

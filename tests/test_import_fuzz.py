@@ -249,6 +249,8 @@ def test_mutated_sample_files_are_refused_whole_or_loaded_and_undone_exactly(fuz
         results = importer.import_files(con, [(name, body)], config, user="fuzz")  # must not raise
         if os.environ.get("KAOHE_FUZZ_VERBOSE"):
             print(name, steps[:2], [(r.status, [e.reason[:60] for e in r.errors[:1]]) for r in results])
+        reasons = [e.reason for r in results for e in r.errors]
+        assert not any(importer.INTERNAL_ERROR in text for text in reasons), reasons  # a bug, not the file
         statuses = {r.status for r in results}
         assert results and statuses <= {"loaded", "unchanged", "refused", "skipped"}, statuses
         if "refused" in statuses:
