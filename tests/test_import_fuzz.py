@@ -235,7 +235,8 @@ def _rows_gained(before: dict[str, list], after: dict[str, list], batches: set[i
         assert not missing, (table, list(missing)[:3])
 
 
-def test_mutated_sample_files_are_refused_whole_or_loaded_and_undone_exactly(fuzz_store, tmp_path_factory):
+def test_mutated_sample_files_are_refused_whole_or_loaded_and_undone_exactly(fuzz_store, tmp_path_factory,
+                                                                            capsys):
     con, config, files, _ = fuzz_store
     tally: Counter[str] = Counter()
     started = time.perf_counter()
@@ -285,6 +286,7 @@ def test_mutated_sample_files_are_refused_whole_or_loaded_and_undone_exactly(fuz
               "nothing_to_load": tally["nothing to load"], "seconds": round(elapsed, 1)}
     out = tmp_path_factory.getbasetemp() / "fuzz-import.json"
     out.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
-    print(f"\nimport fuzz: {report} (written to {out})")
+    with capsys.disabled():  # shown even when pytest captures output
+        print(f"\nimport fuzz: {report} (written to {out})")
     assert tally["cases"] >= min(settings.get_profile("import-fuzz").max_examples, 50)
     assert tally["refused"] and tally["loaded"]  # both ways were exercised
