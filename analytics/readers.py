@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -121,6 +122,10 @@ _CONTROL = bytes(c for c in range(32) if c not in (9, 10, 12, 13))
 def _refuse_binary(data: bytes) -> None:
     """Text exports have no NUL bytes (UTF-16 carries a BOM) and hardly any control characters."""
     head = data[: 1024 * 1024]
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 8 and (odd.count(0) > len(odd) * 0.4 or even.count(0) > len(even) * 0.4):
+        raise ReadError("文件像是不带 BOM 标记的 UTF-16 文本：请在 Excel 中另存为「Unicode 文本」"
+                        "或「CSV UTF-8（逗号分隔）」后再上传")
     controls = len(head) - len(head.translate(None, _CONTROL))
     if b"\x00" in head or controls > max(8, len(head) // 100):
         raise ReadError("文件内容不是文本（含有二进制数据），不是 CSV/文本表格：请上传 Excel 文件，"
@@ -513,8 +518,6 @@ def _xml_unescape(text: str) -> str:
 
 def _sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
     """Worksheet part name -> sheet name, from the workbook and its relationships."""
-    import xml.etree.ElementTree as ET
-
     def root(part: str):
         return ET.fromstring(book.read(part)) if part in book.NameToInfo else None
 
@@ -588,7 +591,10 @@ def inspect_xlsx(data: bytes) -> dict[str, _SheetScan]:
                             pass
         except ReadError:
             raise
-        except Exception as exc:  # zipfile: bad CRC, truncated part, unsupported compression; XML errors
+        except ET.ParseError as exc:  # also entity bombs: expat refuses amplified input
+            raise ReadError("Excel 文件的内部结构（XML）有误，无法读取：文件可能已损坏或被篡改。"
+                            "请重新导出，或用 Excel 打开后另存为 .xlsx 再上传") from exc
+        except Exception as exc:  # zipfile: bad CRC, truncated part, unsupported compression
             raise ReadError(f"Excel 文件已损坏，无法解压（{type(exc).__name__}）："
                             "请重新导出或重新复制完整的文件后再上传") from exc
     return scans

@@ -546,3 +546,28 @@ def test_an_unexpected_failure_inside_the_transaction_is_rolled_back_and_reporte
         "文件「年度考核.csv」：导入时程序内部出错，文件未导入，数据库未改动：请把文件和本条信息交给系统管理员"
         "（RuntimeError）")
     assert snapshot(con) == base
+
+
+def test_utf16_without_a_byte_order_mark_is_named_as_such(con, settings, base):
+    data = "人员编号\t姓名\t单位\r\nP009\t某某\t东湖区公安局\r\n".encode("utf-16-le")
+    assert reason(con, settings, ("人员名册.txt", data)) == (
+        "文件「人员名册.txt」：文件像是不带 BOM 标记的 UTF-16 文本：请在 Excel 中另存为「Unicode 文本」"
+        "或「CSV UTF-8（逗号分隔）」后再上传")
+    assert snapshot(con) == base
+
+
+def test_an_entity_bomb_in_the_workbook_xml_is_refused_quickly(con, settings, base, tmp_path):
+    parts = _workbook_parts(roster_xlsx(tmp_path / "real.xlsx"))
+    entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10 if i else "lol"}">' for i in range(10))
+    parts["xl/workbook.xml"] = (f'<?xml version="1.0"?><!DOCTYPE w [{entities}]>'
+                                f"<workbook><sheets>&e9;</sheets></workbook>").encode()
+    path = tmp_path / "人员名册.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    started = time.perf_counter()
+    assert reason(con, settings, path) == (
+        "文件「人员名册.xlsx」：Excel 文件的内部结构（XML）有误，无法读取：文件可能已损坏或被篡改。"
+        "请重新导出，或用 Excel 打开后另存为 .xlsx 再上传")
+    assert time.perf_counter() - started < 2  # a billion "lol"s were never expanded
+    assert snapshot(con) == base
