@@ -538,6 +538,22 @@ def _sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
     return parts
 
 
+_SST_TAG = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
+_UNIQUE_COUNT = re.compile(rb'\buniqueCount="([0-9]+)"')
+
+
+def _check_shared_strings(head: bytes, size: int) -> None:
+    """calamine reserves room for the number of distinct strings the shared-string table declares
+    (``uniqueCount``): a 1 KB file declaring four billion makes it ask for 96 GB and abort the
+    process. Each string takes at least ``<si></si>`` (9 bytes), so more than size / 9 is a lie.
+    (``count``, the number of cells using them, may be far larger and is not used that way.)"""
+    tag = _SST_TAG.search(head[:4096])
+    declared = _UNIQUE_COUNT.search(tag.group(0)) if tag else None
+    if declared and int(declared.group(1)) > max(size // 9, 1000):
+        raise ReadError(f"Excel 文件的共享字符串表声称有 {int(declared.group(1)):,} 个不同的字符串，"
+                        f"但只有 {size:,} 字节：文件已损坏或被篡改。请重新导出，或用 Excel 打开后另存为 .xlsx 再上传")
+
+
 def inspect_xlsx(data: bytes) -> dict[str, _SheetScan]:
     """Check an .xlsx (a zip) before calamine unpacks it, and scan its sheets.
 
@@ -587,6 +603,8 @@ def inspect_xlsx(data: bytes) -> dict[str, _SheetScan]:
                             f"超过上限 {MAX_CELLS:,} 个单元格：请删除多余的行列（或分成几个文件）后再上传")
                 else:
                     with book.open(info) as stream:  # unpack (CRC and size checked), discard
+                        first = _unpacked(stream.read(1 << 22), budget)
+                        _check_shared_strings(first, info.file_size)  # whatever the part's name
                         while _unpacked(stream.read(1 << 22), budget):
                             pass
         except ReadError:

@@ -571,3 +571,33 @@ def test_an_entity_bomb_in_the_workbook_xml_is_refused_quickly(con, settings, ba
         "请重新导出，或用 Excel 打开后另存为 .xlsx 再上传")
     assert time.perf_counter() - started < 2  # a billion "lol"s were never expanded
     assert snapshot(con) == base
+
+
+def test_a_shared_string_table_declaring_billions_of_strings_is_refused_instead_of_crashing(
+        con, settings, base, tmp_path):
+    # calamine reserves room for uniqueCount strings up front: four billion make it ask for 96 GB,
+    # and the failed allocation aborts the process (tried: "memory allocation of 96000000000 bytes
+    # failed").
+    parts = _workbook_parts(roster_xlsx(tmp_path / "real.xlsx"))
+    parts["xl/sharedStrings.xml"] = (b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
+                               b'spreadsheetml/2006/main" count="1" uniqueCount="4000000000"><si><t>x</t></si></sst>')
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/officeDocument/'
+        b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+        b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    path = tmp_path / "人员名册.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    size = len(parts["xl/sharedStrings.xml"])
+    assert reason(con, settings, path) == (
+        f"文件「人员名册.xlsx」：Excel 文件的共享字符串表声称有 4,000,000,000 个不同的字符串，但只有 {size:,} 字节："
+        "文件已损坏或被篡改。请重新导出，或用 Excel 打开后另存为 .xlsx 再上传")
+    assert snapshot(con) == base
+    # A real table whose cells use few strings many times (count far above uniqueCount) loads.
+    many = write_xlsx(tmp_path / "年度考核.xlsx", {"年度": [["人员编号", "年度", "年度等次"]] + [
+        [pid, "2025", "优秀"] for pid in ("P001", "P002", "P003")]})
+    result = importer.import_files(con, [many], settings)[0]
+    assert (result.status, result.rows) == ("loaded", 3), result.errors
