@@ -430,8 +430,8 @@ def _read_text_exact(
 # --- workbooks ------------------------------------------------------------------------------
 
 
-_REF_LETTERS = re.compile(rb' r="([A-Z]{1,7})[0-9]')
-_REF_ROWS = re.compile(rb' r="[A-Z]{1,7}([0-9]{1,10})"')
+_REF_LETTERS = re.compile(rb' r="([A-Z]+)[0-9]')
+_REF_ROWS = re.compile(rb' r="[A-Z]+([0-9]+)"')
 _ROW_REF = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]{1,10})"')
 _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)[\s>/]")

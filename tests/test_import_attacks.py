@@ -601,3 +601,23 @@ def test_a_shared_string_table_declaring_billions_of_strings_is_refused_instead_
         [pid, "2025", "优秀"] for pid in ("P001", "P002", "P003")]})
     result = importer.import_files(con, [many], settings)[0]
     assert (result.status, result.rows) == ("loaded", 3), result.errors
+
+
+@pytest.mark.parametrize(("ref", "expected"), [
+    ("A4000000000", "工作表「人员名册」的单元格范围达 4,000,000,000 行 × 3 列，超过上限 30,000,000 个单元格："
+                    "请删除多余的行列（或分成几个文件）后再上传"),
+    ("A99999999999999", "工作表「人员名册」的单元格范围达 99,999,999,999,999 行 × 3 列，超过上限 30,000,000 个单元格："
+                        "请删除多余的行列（或分成几个文件）后再上传"),
+    ("ZZZZZZ1", "工作表「人员名册」有 321,272,406 列，超过上限 16,384 列（Excel 的最大列数）：文件可能已损坏或被篡改"),
+])
+def test_a_cell_reference_beyond_excel_is_refused_before_calamine(con, settings, base, tmp_path, ref, expected):
+    # Each of these one-cell edits made calamine ask for 20 to 384 GB and abort the process.
+    parts = _workbook_parts(roster_xlsx(tmp_path / "real.xlsx"))
+    cell = b'<c r="' + ref.encode() + b'" t="inlineStr"><is><t>x</t></is></c>'
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(b'<c r="A1"', cell + b'<c r="A1"', 1)
+    path = tmp_path / "人员名册.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    assert reason(con, settings, path) == f"文件「人员名册.xlsx」：{expected}"
+    assert snapshot(con) == base
