@@ -621,3 +621,20 @@ def test_a_cell_reference_beyond_excel_is_refused_before_calamine(con, settings,
             book.writestr(name, data)
     assert reason(con, settings, path) == f"文件「人员名册.xlsx」：{expected}"
     assert snapshot(con) == base
+
+
+def test_with_the_checks_bypassed_a_calamine_abort_still_ends_only_the_child(
+        con, settings, base, tmp_path, monkeypatch):
+    # Defence in depth: should a file get past the checks before calamine (here they are switched
+    # off), calamine's abort ends the reading child, not this process.
+    monkeypatch.setattr(readers, "inspect_xlsx", lambda data: {})
+    parts = _workbook_parts(roster_xlsx(tmp_path / "real.xlsx"))
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
+        b'<c r="A1"', b'<c r="A4000000000" t="inlineStr"><is><t>x</t></is></c><c r="A1"', 1)
+    path = tmp_path / "人员名册.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    assert reason(con, settings, path) == (
+        "文件「人员名册.xlsx」：无法打开 Excel 文件（文件可能已损坏、加密或不是 Excel 格式）：读取程序异常退出（退出码 -6）")
+    assert snapshot(con) == base
