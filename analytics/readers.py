@@ -720,10 +720,10 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", "xlsx"), (b"PK\x05\x06", "xlsx"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),
     (b"%PDF", "PDF 文档"), (b"\x89PNG\r\n\x1a\n", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"),
-    (b"GIF87a", "GIF 图片"), (b"GIF89a", "GIF 图片"), (b"BM", "BMP 图片"),
+    (b"GIF87a", "GIF 图片"), (b"GIF89a", "GIF 图片"),
     (b"Rar!", "RAR 压缩包"), (b"7z\xbc\xaf\x27\x1c", "7z 压缩包"), (b"\x1f\x8b", "gzip 压缩包"),
-    (b"MZ", "Windows 程序"), (b"\x7fELF", "Linux 程序"),
-)
+    (b"\x7fELF", "Linux 程序"),
+)  # two-letter signatures (BM, MZ) are left to the binary check: a CSV may start with those letters
 _HTML = re.compile(rb"^\s*<(!doctype\s+html|html|table|\?xml[^>]*>\s*<\?mso-application)", re.I)
 
 

@@ -638,3 +638,10 @@ def test_with_the_checks_bypassed_a_calamine_abort_still_ends_only_the_child(
     assert reason(con, settings, path) == (
         "文件「人员名册.xlsx」：无法打开 Excel 文件（文件可能已损坏、加密或不是 Excel 格式）：读取程序异常退出（退出码 -6）")
     assert snapshot(con) == base
+
+
+def test_a_csv_starting_with_letters_of_a_file_signature_is_still_text(con, settings, base, tmp_path):
+    path = write_text(tmp_path / "年度考核.csv", [["BMZ 导出"], ["人员编号", "年度", "年度等次"], ["P001", "2025", "优秀"]])
+    assert path.read_bytes().startswith(b"BM")
+    result = importer.import_files(con, [path], settings)[0]
+    assert (result.status, result.rows) == ("loaded", 1), result.errors
