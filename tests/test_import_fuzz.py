@@ -249,7 +249,7 @@ def test_mutated_sample_files_are_refused_whole_or_loaded_and_undone_exactly(fuz
         before = snapshot(con)
         results = importer.import_files(con, [(name, body)], config, user="fuzz")  # must not raise
         if os.environ.get("KAOHE_FUZZ_VERBOSE"):
-            print(name, steps[:2], [(r.status, [e.reason[:60] for e in r.errors[:1]]) for r in results])
+            print(name, steps[:2], [(r.status, [e.reason[:160] for e in r.errors[:1]]) for r in results])
         reasons = [e.reason for r in results for e in r.errors]
         assert not any(importer.INTERNAL_ERROR in text for text in reasons), reasons  # a bug, not the file
         statuses = {r.status for r in results}
