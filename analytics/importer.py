@@ -14,6 +14,7 @@ import getpass
 import hashlib
 import hmac
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -45,6 +46,13 @@ from analytics.readers import RawTable, ReadError, read_file
 WRITE_LOCK = threading.Lock()
 PREVIEW_ROWS = 20
 PERSON_ROLES = ("person_no", "id_card", "unit", "name")
+# An unexpected failure inside the file's transaction: rolled back, reported, logged for the admin.
+INTERNAL_ERROR = "导入时程序内部出错，文件未导入，数据库未改动：请把文件和本条信息交给系统管理员"
+log = logging.getLogger(__name__)
+# A cell holding a formula (text starting with "=") where a number, date or grade is expected.
+# Formulas are never evaluated; in a text column they are stored as the text they are.
+FORMULA_REASON = ("单元格内容是公式，导入时不计算公式：请在 Excel 中复制该列，"
+                  "用「选择性粘贴 → 数值」粘贴后再导入")
 
 
 @dataclass
@@ -117,12 +125,16 @@ def import_files(
     ``sources`` are paths or (file name, bytes) pairs (uploads). Files are taken in an order that
     loads rosters before results, whatever order they are given in.
     """
-    loaded = [_load_source(s) for s in sources]
+    limit = settings.limits.max_file_mb * 1024 * 1024
+    loaded = [_load_source(s, limit) for s in sources]
     loaded.sort(key=lambda item: _file_rank(item[0]))
     results: list[TableResult] = []
     for i, (name, data) in enumerate(loaded):
         if progress:
             progress(i / max(len(loaded), 1), f"正在导入 {name}（{i + 1}/{len(loaded)}）")
+        if isinstance(data, _Unread):
+            results.append(_refused(name, None, kind, data.reason))
+            continue
         results.extend(
             import_file(con, name, data, settings, kind=kind, replace=replace, user=user,
                         dry_run=dry_run)
@@ -132,11 +144,29 @@ def import_files(
     return results
 
 
-def _load_source(source: str | Path | tuple[str, bytes]) -> tuple[str, bytes]:
+@dataclass
+class _Unread:
+    reason: str  # why the file was not read (Chinese)
+
+
+def _load_source(source: str | Path | tuple[str, bytes], limit: int) -> tuple[str, bytes | _Unread]:
+    """A file's name and bytes; a file over the size limit is not read at all."""
     if isinstance(source, tuple):
         return source
     path = Path(source)
-    return path.name, path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            return path.name, _Unread(_too_big(path.name, size, limit // (1024 * 1024)))
+        return path.name, path.read_bytes()
+    except OSError as exc:
+        return path.name, _Unread(f"文件「{path.name}」无法读取（{exc.strerror or type(exc).__name__}）："
+                                  "请检查文件是否存在、是否有读取权限")
+
+
+def _too_big(name: str, size: int, limit_mb: int) -> str:
+    return (f"文件「{name}」大小 {size / 1048576:,.1f} MB，超过上限 {limit_mb} MB，"
+            "未读取、未导入（上限可在配置文件 [import] max_file_mb 中调整；也可把数据分成几个文件）")
 
 
 def _file_rank(name: str) -> int:
@@ -160,8 +190,7 @@ def import_file(
     name = PurePath(name).name
     limit = settings.limits.max_file_mb * 1024 * 1024
     if len(data) > limit:
-        return [_refused(name, None, kind, f"文件大小 {len(data) / 1048576:.1f} MB 超过上限 "
-                         f"{settings.limits.max_file_mb} MB（可在配置文件 [import] max_file_mb 中调整）")]
+        return [_refused(name, None, kind, _too_big(name, len(data), settings.limits.max_file_mb))]
     if kind is not None and kind not in KINDS:
         return [_refused(name, None, None, f"未知的数据类型「{kind}」，可选：{'、'.join(KINDS)}")]
     digest = hashlib.sha256(data).hexdigest()
@@ -173,10 +202,14 @@ def import_file(
         try:
             tables = read_file(name, data, KNOWN_HEADERS)
         except ReadError as exc:
-            return [_refused(name, None, kind, str(exc))]
+            return [_refused(name, None, kind, f"文件「{name}」：{exc}")]
         with WRITE_LOCK:
-            return _import_tables(cur, name, digest, tables, settings, kind, replace,
-                                  user or _default_user(), dry_run)
+            try:
+                return _import_tables(cur, name, digest, tables, settings, kind, replace,
+                                      user or _default_user(), dry_run)
+            except Exception as exc:  # a bug, not the file's fault: rolled back, said plainly
+                log.exception("import of %s failed", name)
+                return [_refused(name, None, kind, f"文件「{name}」：{INTERNAL_ERROR}（{type(exc).__name__}）")]
     finally:
         cur.close()
 
@@ -239,6 +272,18 @@ def _import_tables(
             w.result.status = "refused"
             w.result.errors.append(Issue(None, None, None, _no_kind_reason(w)))
         return [w.result for w in work]
+    empty = [w for w in usable if w.raw.data.num_rows == 0]
+    if empty and len(empty) == len(usable):
+        for w in empty:
+            w.result.status = "refused"
+            w.result.errors.append(Issue(w.raw.header_rows[-1] if w.raw.header_rows else None, None, None,
+                                         f"「{w.raw.label}」没有数据行：只有表头（以及空行、合计或签字行），"
+                                         "没有可导入的数据"))
+        return [w.result for w in work]
+    for w in empty:  # an empty sheet beside sheets with data: skipped, not an error
+        w.result.status = "skipped"
+        w.result.warnings.append("表中没有数据行，已跳过")
+    usable = [w for w in usable if w.raw.data.num_rows > 0]
     usable.sort(key=lambda w: LOAD_ORDER.index(w.kind.name))
     cur.execute("BEGIN TRANSACTION")
     try:
@@ -332,7 +377,9 @@ def _parse(raw: RawTable, kind: Kind, settings: Settings, result: TableResult) -
             continue
         values, bad, reasons = nz.map_distinct(text, f.parse, f.arrow_type)
         for i in np.flatnonzero(bad):
-            result.errors.append(Issue(int(rows[i]), header, text[i].as_py(), reasons[i]))
+            value = text[i].as_py()
+            reason = FORMULA_REASON if nz.nfkc(value or "").startswith("=") else reasons[i]
+            result.errors.append(Issue(int(rows[i]), header, value, reason))
         columns[f.column] = values
         if f.required:
             _require(columns[f.column], bad, rows, header, text, result)
@@ -545,7 +592,9 @@ def _key_sql(alias_a: str, alias_b: str, key: Sequence[str]) -> str:
 
 def _check_duplicates(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _Parsed,
                       raw: RawTable, result: TableResult) -> None:
-    key = WITHIN_FILE_KEY[kind.name]
+    # A key column the file does not have (工作内容 is optional) is empty on every row.
+    present = {r[0] for r in cur.execute("SELECT column_name FROM (DESCRIBE inc)").fetchall()}
+    key = [k for k in WITHIN_FILE_KEY[kind.name] if k in present]
     complete = " AND ".join(f"{k} IS NOT NULL" for k in key if k != "content")
     dups = cur.execute(f"""
         SELECT list(_row ORDER BY _row) FROM inc WHERE {complete}
