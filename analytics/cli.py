@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analytics import audit, importer, store, users
+from analytics import audit, exporting, importer, store, users
 from analytics.access import ROLES
 from analytics.config import ConfigError, Settings, load_settings
 from analytics.store import KIND_LABELS, StoreError
@@ -147,7 +147,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         for f in missing
     ]
     if args.errors_csv:
-        importer.errors_frame(results).to_csv(args.errors_csv, index=False, encoding="utf-8-sig")
+        # The same file as the app's download: UTF-8 with BOM, formula-like values neutralised.
+        Path(args.errors_csv).write_bytes(exporting.csv_bytes(importer.errors_frame(results)))
     if args.json:
         _print_json([r.as_json() for r in results])
     else:
@@ -310,7 +311,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "json":
         print(frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1))
     elif args.format == "csv":
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(exporting.neutralised(frame).to_csv(index=False))
     else:
         print(frame.to_string(index=False) if not frame.empty else "（没有结果）")
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -64,7 +66,8 @@ def test_import_json_contract_exit_codes_counts_history_and_undo(tmp_path):
 
 
 def test_plain_output_lists_errors_in_chinese_and_writes_error_csv(tmp_path):
-    bad = write_text(tmp_path / "bad.csv", [["人员编号", "季度", "等次"], ["P1", "2025Q9", "好"]])
+    bad = write_text(tmp_path / "bad.csv", [["人员编号", "季度", "等次"], ["P1", "2025Q9", "好"],
+                                            ["P2", "=HYPERLINK(\"x\")", "好"]])
     out = tmp_path / "errors.csv"
     done = cli(tmp_path / "x.duckdb", "import", str(bad), "--errors-csv", str(out))
     assert done.returncode == 1
@@ -72,6 +75,9 @@ def test_plain_output_lists_errors_in_chinese_and_writes_error_csv(tmp_path):
     assert "第 2 行「季度」列的值「2025Q9」：无法识别的季度" in done.stdout
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     assert "2025Q9" in out.read_text(encoding="utf-8-sig")
+    # A formula-like value from the file is written so that a spreadsheet shows it, not runs it.
+    values = [v for r in csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))) for v in r]
+    assert "'=HYPERLINK(\"x\")" in values and "=HYPERLINK(\"x\")" not in values
 
 
 def test_kind_option_and_missing_file(tmp_path):

@@ -70,3 +70,12 @@ def test_every_metric_on_a_page_is_documented(page):
     parts = [part.strip() for label in labels for part in re.split(r"\s*/\s*|、", label) if part.strip()]
     missing = [part for part in parts if part not in DOCS]
     assert not missing, f"{page.name}: metrics without an entry in docs/: {missing}"
+
+
+def test_tables_have_no_export_of_their_own():
+    """Streamlit's grid toolbar would download a table past the role check, the formula neutralisation
+    and the audit log; the app's own buttons are the only way out."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["disableDataExport"] is True

@@ -80,6 +80,13 @@ def test_a_viewer_sees_masked_names_and_no_downloads(real_app, tab):
     names = [row[header.index("姓名")] for row in harness.dataframe_rows(table)]
     assert names and all(re.fullmatch(r".\*+.?", n) for n in names), names[:5]
     assert tab.locator("[data-testid='stDownloadButton']").count() == 0
+    # Nor from the table's own toolbar (client.disableDataExport): it shows, without a download.
+    table.hover()
+    toolbar = table.locator("xpath=ancestor::*[@data-testid='stElementContainer'][1]").locator(
+        "[data-testid='stElementToolbar']")
+    expect(toolbar.get_by_role("button").first).to_be_visible()
+    labels = [b.get_attribute("aria-label") or b.inner_text() for b in toolbar.get_by_role("button").all()]
+    assert labels and not [x for x in labels if "ownload" in x or "下载" in x], labels
     expect(harness.sidebar(tab)).to_contain_text("姓名已脱敏；不可导出")
 
 
