@@ -116,8 +116,9 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
         JOIN pop USING (person_id)
         ORDER BY pop.unit, person_id, year
     """, pop_params + period_params + year_params).df()
-    for column in ("quarters", "grades"):
-        frame[column] = frame[column].map(lambda v: [x.item() if hasattr(x, "item") else x for x in v])
+    for column in ("quarters", "grades"):  # numpy arrays per cell → Python lists of Python values
+        frame[column] = pd.Series([v.tolist() if hasattr(v, "tolist") else list(v) for v in frame[column]],
+                                  index=frame.index, dtype=object)
     for column in ("low_quarters", "annual_grade", "unit", "name"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame
@@ -129,22 +130,24 @@ def grade_sequences(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     """Wide table: 人员编号, 姓名, 单位, then one column per quarter with the grade (None = no row)."""
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
-    long = con.execute(f"""
+    periods = [r[0] for r in con.execute(f"""
         WITH pop AS ({pop_sql})
-        SELECT q.person_id, pop.name, pop.unit, q.period, q.grade
+        SELECT DISTINCT q.period FROM quarterly q JOIN pop USING (person_id)
+        WHERE {period_sql} AND q.grade IS NOT NULL ORDER BY 1
+    """, pop_params + period_params).fetchall()]
+    if not periods:
+        return pd.DataFrame(columns=["人员编号", "姓名", "单位"])
+    # pivoted in SQL (one row per person and quarter in the store, so max() picks that row's grade)
+    cells = ", ".join(f'max(q.grade) FILTER (WHERE q.period = ?) AS "p{i}"' for i in range(len(periods)))
+    wide = con.execute(f"""
+        WITH pop AS ({pop_sql})
+        SELECT q.person_id AS 人员编号, coalesce(pop.name, '') AS 姓名, coalesce(pop.unit, '（未知单位）') AS 单位,
+               {cells}
         FROM quarterly q JOIN pop USING (person_id)
         WHERE {period_sql} AND q.grade IS NOT NULL
-    """, pop_params + period_params).df()
-    if long.empty:
-        return pd.DataFrame(columns=["人员编号", "姓名", "单位"])
-    long["unit"] = long["unit"].fillna("（未知单位）")
-    long["name"] = long["name"].fillna("")
-    wide = long.pivot(index=["person_id", "name", "unit"], columns="period", values="grade")
-    wide = wide.reindex(columns=sorted(wide.columns)).reset_index()
-    wide.columns.name = None
-    wide = wide.rename(columns={"person_id": "人员编号", "name": "姓名", "unit": "单位"})
-    wide = wide.sort_values(["单位", "人员编号"], kind="stable").reset_index(drop=True)
-    periods = [c for c in wide.columns if c not in ("人员编号", "姓名", "单位")]
+        GROUP BY ALL ORDER BY 单位, 人员编号
+    """, pop_params + periods + period_params).df()
+    wide.columns = ["人员编号", "姓名", "单位", *periods]
     wide[periods] = wide[periods].astype(object).where(wide[periods].notna(), None)
     return wide
 
@@ -168,28 +171,23 @@ def transitions(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int
     """
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
-    raw = con.execute(f"""
+    both = con.execute(f"""
         WITH pop AS ({pop_sql}),
         g AS (
             SELECT q.person_id, q.year * 4 + q.quarter AS t, q.grade
             FROM quarterly q JOIN pop USING (person_id)
             WHERE {period_sql} AND q.grade IS NOT NULL
+        ),
+        pairs AS MATERIALIZED (
+            SELECT a.person_id, a.grade AS from_grade, b.grade AS to_grade
+            FROM g a JOIN g b ON b.person_id = a.person_id AND b.t = a.t + 1
         )
-        SELECT a.grade AS from_grade, b.grade AS to_grade, count(*)::INTEGER AS n
-        FROM g a JOIN g b ON b.person_id = a.person_id AND b.t = a.t + 1
-        GROUP BY ALL
+        SELECT from_grade, to_grade, count(*)::INTEGER AS n, NULL::INTEGER AS people FROM pairs GROUP BY ALL
+        UNION ALL
+        SELECT from_grade, NULL, NULL, count(DISTINCT person_id)::INTEGER FROM pairs GROUP BY from_grade
     """, pop_params + period_params).df()
-    persons = con.execute(f"""
-        WITH pop AS ({pop_sql}),
-        g AS (
-            SELECT q.person_id, q.year * 4 + q.quarter AS t, q.grade
-            FROM quarterly q JOIN pop USING (person_id)
-            WHERE {period_sql} AND q.grade IS NOT NULL
-        )
-        SELECT a.grade AS from_grade, count(DISTINCT a.person_id)::INTEGER AS people
-        FROM g a JOIN g b ON b.person_id = a.person_id AND b.t = a.t + 1
-        GROUP BY ALL
-    """, pop_params + period_params).df().set_index("from_grade")["people"]
+    raw = both[both["n"].notna()][["from_grade", "to_grade", "n"]].astype({"n": int})
+    persons = both[both["n"].isna()].set_index("from_grade")["people"].astype(int)
     states = list(QUARTER_GRADE_ORDER)
     matrix = (raw.pivot_table(index="from_grade", columns="to_grade", values="n", aggfunc="sum", fill_value=0)
               .reindex(index=states, columns=states, fill_value=0).astype(int))
@@ -219,19 +217,27 @@ def transitions(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int
 
 def good_counts_by_unit(py: pd.DataFrame, min_group: int = 5) -> pd.DataFrame:
     """Per unit and year, how the people rated that year spread over 0, 1, 2, 3, 4 好 quarters."""
-    rated = py[(py["rated_quarters"] > 0) & py["unit"].notna()]
-    rows = []
-    for (unit, year), grp in rated.groupby(["unit", "year"], sort=True):
-        n = len(grp)
-        small = n < min_group
-        row = {"单位": unit, "年度": int(year), "人数": n,
-               "人均好等次次数": SMALL if small else f"{grp['good_count'].mean():.2f}",
-               "好等次比例": SMALL if small else pct(grp["good_count"].sum() / grp["rated_quarters"].sum())}
-        for k in range(5):
-            row[f"{k}次好"] = SMALL if small else pct(float((grp["good_count"] == k).mean()))
-        rows.append(row)
     columns = ["单位", "年度", "人数", "人均好等次次数", "好等次比例"] + [f"{k}次好" for k in range(5)]
-    return pd.DataFrame(rows, columns=columns)
+    rated = py[(py["rated_quarters"] > 0) & py["unit"].notna()]
+    if rated.empty:
+        return pd.DataFrame(columns=columns)
+    good = rated["good_count"].to_numpy()
+    parts = pd.DataFrame({"unit": rated["unit"].to_numpy(object), "year": rated["year"].to_numpy(),
+                          "n": 1, "good": good, "rated": rated["rated_quarters"].to_numpy(),
+                          **{f"c{k}": (good == k).astype(np.int64) for k in range(5)}})
+    sums = parts.groupby(["unit", "year"], sort=True).sum()
+    n = sums["n"].to_numpy()
+    small = n < min_group
+    out = {"单位": sums.index.get_level_values(0).to_numpy(object),
+           "年度": sums.index.get_level_values(1).astype(int).to_numpy(), "人数": n,
+           "人均好等次次数": [SMALL if sm else f"{g / c:.2f}"
+                        for sm, g, c in zip(small, sums["good"].to_numpy(), n, strict=True)],
+           "好等次比例": [SMALL if sm else pct(g / r)
+                     for sm, g, r in zip(small, sums["good"].to_numpy(), sums["rated"].to_numpy(), strict=True)]}
+    for k in range(5):
+        out[f"{k}次好"] = [SMALL if sm else pct(float(c / m))
+                         for sm, c, m in zip(small, sums[f"c{k}"].to_numpy(), n, strict=True)]
+    return pd.DataFrame(out, columns=columns)
 
 
 # --- follow-up list --------------------------------------------------------------------------
