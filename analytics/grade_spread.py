@@ -151,6 +151,47 @@ def _exact_row(n: int, x: int, p0: float, cap: int) -> dict[str, float]:
             **_limits_from_tails(n, upper, lower), "p_at_cap": p_at_cap}
 
 
+def _exact_rows(n: np.ndarray, x: np.ndarray, p0: np.ndarray, cap: np.ndarray) -> dict[str, np.ndarray]:
+    """``_exact_row`` for arrays of unit-quarters at once: the tails and limits are computed once
+    per distinct (n, p0) (a quarter's units share p0, and sizes repeat), and every row reads its
+    P-values from them."""
+    rows = len(n)
+    out = {c: np.full(rows, np.nan) for c in ["p_value", *LIMIT_COLUMNS, "p_at_cap"]}
+    rated = n > 0
+    if not rated.any():
+        return out
+    pairs, inverse = np.unique(np.stack([n[rated].astype(float), p0[rated]], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    width = int(pairs[:, 0].max()) + 2
+    upper = np.zeros((len(pairs), width))  # upper[i, k] = P(X ≥ k) for pair i, 0 beyond its n
+    limits = np.empty((len(pairs), len(LIMIT_COLUMNS)))
+    for i, (pn, pp) in enumerate(pairs):
+        up, low = _tails(int(pn), float(pp))
+        upper[i, : int(pn) + 1] = up
+        limits[i] = list(_limits_from_tails(int(pn), up, low).values())
+    rn, rx, rc = n[rated], x[rated], cap[rated]
+    p_value = np.where(rx <= 0, 1.0, np.where(rx > rn, 0.0, upper[inverse, np.clip(rx, 0, width - 1)]))
+    cap_ok = (rc >= 0) & (rc <= rn)
+    cc = np.clip(rc, 0, width - 2)
+    p_at_cap = np.where(cap_ok, upper[inverse, cc] - upper[inverse, cc + 1], 0.0)
+    out["p_value"][rated] = p_value
+    out["p_at_cap"][rated] = p_at_cap
+    for j, column in enumerate(LIMIT_COLUMNS):
+        out[column][rated] = limits[inverse, j]
+    return out
+
+
+def _adjusted_rows(n: np.ndarray, p0: np.ndarray, phi: np.ndarray) -> dict[str, np.ndarray]:
+    """``adjusted_limits`` for arrays (NaN where n is 0 or φ is NaN), the same arithmetic."""
+    ok = (n > 0) & ~np.isnan(phi)
+    n_ok = np.where(ok, n, 1).astype(float)
+    p = np.where(ok, p0, 0.5)
+    se = np.sqrt(np.where(phi > 1, phi, 1.0) * p * (1 - p) / n_ok)
+    out = {"lo95": np.maximum(0.0, p - Z_95 * se), "hi95": np.minimum(1.0, p + Z_95 * se),
+           "lo998": np.maximum(0.0, p - Z_998 * se), "hi998": np.minimum(1.0, p + Z_998 * se)}
+    return {c: np.where(ok, v, np.nan) for c, v in out.items()}
+
+
 def adjusted_limits(n: int, p0: float, phi: float) -> dict[str, float]:
     """Spiegelhalter (2005) multiplicative overdispersion: p0 ± z·sqrt(φ·p0(1 − p0)/n), clipped to [0, 1]."""
     if n <= 0:
@@ -314,15 +355,12 @@ def _add_unit_quarter_stats(grades: pd.DataFrame, periods: pd.DataFrame, quota: 
     q["good_share"] = np.where(rated, q["good"] / q["people"].where(rated, 1), np.nan)
     q["low_share"] = np.where(rated, (q["general"] + q["poor"]) / q["people"].where(rated, 1), np.nan)
     q["quota_cap"] = np.floor(quota * q["people"] + 1e-9).astype(int)
-    exact = pd.DataFrame([_exact_row(int(n), int(x), float(p), int(c)) for n, x, p, c in
-                          zip(q["people"], q["good"], q["p0"].fillna(0.5), q["quota_cap"], strict=True)],
-                         index=q.index, columns=["p_value", *LIMIT_COLUMNS, "p_at_cap"])
-    q[exact.columns] = exact
+    exact = _exact_rows(q["people"].to_numpy(int), q["good"].to_numpy(int), q["p0"].fillna(0.5).to_numpy(float),
+                        q["quota_cap"].to_numpy(int))
+    for column, values in exact.items():
+        q[column] = values
     q["inflation_flag"] = (q["p_value"] < ALPHA_FLAG).fillna(False).astype(bool)
-    adj = pd.DataFrame([adjusted_limits(int(n), float(p), float(f)) if n > 0 and not math.isnan(f)
-                        else adjusted_limits(0, 0.5, 1.0)
-                        for n, p, f in zip(q["people"], q["p0"], q["phi"], strict=True)], index=q.index,
-                       columns=LIMIT_COLUMNS)
+    adj = _adjusted_rows(q["people"].to_numpy(int), q["p0"].to_numpy(float), q["phi"].to_numpy(float))
     for column in LIMIT_COLUMNS:
         q[f"adj_{column}"] = adj[column]
     q["adj_flag"] = (q["good_share"] > q["adj_hi998"]).fillna(False).astype(bool)
