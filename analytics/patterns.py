@@ -83,20 +83,31 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
             FROM quarterly q JOIN pop USING (person_id)
             WHERE {period_sql} AND q.grade IS NOT NULL
         ),
-        py AS (
+        wide AS (
+            -- one row per person and quarter (the store's key), so the four quarters are four columns
+            -- of plain aggregates; the lists are put together from them in quarter order (no sorting)
             SELECT person_id, year,
-                   list(quarter ORDER BY quarter) AS quarters,
-                   list(grade ORDER BY quarter) AS grades,
+                   {", ".join(f"max(grade) FILTER (WHERE quarter = {q}) AS g{q}" for q in range(1, 5))},
+                   {", ".join(f"max(period) FILTER (WHERE quarter = {q}) AS p{q}" for q in range(1, 5))},
                    count(*) FILTER (WHERE grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
                    count(*) FILTER (WHERE grade = '不确定等次')::INTEGER AS uncertain_quarters,
                    count(*) FILTER (WHERE grade = '好')::INTEGER AS good_count,
                    count(*) FILTER (WHERE grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
-                   string_agg(period || grade, '、' ORDER BY quarter)
-                       FILTER (WHERE grade IN ('一般', '较差')) AS low_quarters,
                    bit_or(1 << (quarter - 1)) FILTER (WHERE grade = '好')::INTEGER AS good_mask,
                    bit_or(1 << (quarter - 1)) FILTER (WHERE grade IN ('好', '较好', '一般', '较差'))::INTEGER
                        AS rated_mask
             FROM g GROUP BY person_id, year
+        ),
+        py AS (
+            SELECT person_id, year,
+                   list_filter([{", ".join(f"CASE WHEN g{q} IS NOT NULL THEN {q} END" for q in range(1, 5))}],
+                               lambda x: x IS NOT NULL)::INTEGER[] AS quarters,
+                   list_filter([g1, g2, g3, g4], lambda x: x IS NOT NULL) AS grades,
+                   rated_quarters, uncertain_quarters, good_count, general_or_worse_count,
+                   nullif(concat_ws('、', {", ".join(f"CASE WHEN g{q} IN ('一般', '较差') THEN p{q} || g{q} END"
+                                                   for q in range(1, 5))}), '') AS low_quarters,
+                   good_mask, rated_mask
+            FROM wide
         ),
         an AS (
             SELECT a.person_id, a.year::INTEGER AS year, a.grade AS annual_grade
