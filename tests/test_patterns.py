@@ -223,6 +223,37 @@ def test_rotation_p_value_agrees_with_exact_enumeration():
     assert test.permutation_var == pytest.approx(sum(k / 6 * (1 - k / 6) for k in (1, 2, 2, 1)))
 
 
+def test_sequential_rule_keeps_the_false_alarm_rate_on_an_exact_null():
+    """Under the null, P(flag) ≤ alpha: computed exactly for the 6-person example, from the exact null
+    distribution of the variance (8,100 equally likely hand-outs) and the sequential rule's rejection
+    probability given each hand-out's exact tail probability q (no simulation)."""
+    good = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], dtype=bool)
+    n = good.shape[0]
+    subsets = [list(itertools.combinations(range(n), int(k))) for k in good.sum(axis=0)]
+    variances = []
+    for choice in itertools.product(*subsets):
+        x = np.zeros(n)
+        for chosen in choice:
+            x[list(chosen)] += 1
+        variances.append(round(float(x.var()), 9))
+    values, counts = np.unique(variances, return_counts=True)
+    prob = counts / counts.sum()
+    q = np.cumsum(prob)  # q[i] = P(variance ≤ values[i]): a simulation "hits" with this probability
+
+    def binom_cdf(k: int, trials: int, p: float) -> float:
+        return sum(math.comb(trials, j) * p ** j * (1 - p) ** (trials - j) for j in range(k + 1))
+
+    h, n_max = patterns.ROTATION_HITS, patterns.ROTATION_PERMUTATIONS
+    for alpha in (0.01, 0.05):
+        # p = h/L < alpha exactly when the h-th hit comes after simulation h/alpha, i.e. at most h − 1 hits
+        # in the first h/alpha; without a stop p = (hits + 1)/(n_max + 1) ≤ h/(n_max + 1) < alpha as well
+        first = round(h / alpha)
+        assert patterns.sequential_p(np.r_[np.ones(h - 1), np.zeros(first - h), 1.0].astype(bool), h, n_max) \
+            == pytest.approx(alpha)  # the h-th hit at simulation h/alpha: p = alpha, not below
+        reject = sum(pv * binom_cdf(h - 1, first, float(qv)) for pv, qv in zip(prob, q, strict=True))
+        assert reject <= alpha
+
+
 def test_rotation_is_reproducible():
     good = np.random.default_rng(1).random((12, 4)) < 0.3
     assert patterns.rotation_test(good, seed=[1, 2]) == patterns.rotation_test(good, seed=[1, 2])
