@@ -19,7 +19,7 @@ Exact binomial tails are computed in log space with numpy (no scipy).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import duckdb
@@ -149,6 +149,47 @@ def _exact_row(n: int, x: int, p0: float, cap: int) -> dict[str, float]:
     p_at_cap = float(upper[cap] - (upper[cap + 1] if cap < n else 0.0)) if 0 <= cap <= n else 0.0
     return {"p_value": float(upper[x]) if 0 < x <= n else (1.0 if x <= 0 else 0.0),
             **_limits_from_tails(n, upper, lower), "p_at_cap": p_at_cap}
+
+
+def _exact_rows(n: np.ndarray, x: np.ndarray, p0: np.ndarray, cap: np.ndarray) -> dict[str, np.ndarray]:
+    """``_exact_row`` for arrays of unit-quarters at once: the tails and limits are computed once
+    per distinct (n, p0) (a quarter's units share p0, and sizes repeat), and every row reads its
+    P-values from them."""
+    rows = len(n)
+    out = {c: np.full(rows, np.nan) for c in ["p_value", *LIMIT_COLUMNS, "p_at_cap"]}
+    rated = n > 0
+    if not rated.any():
+        return out
+    pairs, inverse = np.unique(np.stack([n[rated].astype(float), p0[rated]], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    width = int(pairs[:, 0].max()) + 2
+    upper = np.zeros((len(pairs), width))  # upper[i, k] = P(X ≥ k) for pair i, 0 beyond its n
+    limits = np.empty((len(pairs), len(LIMIT_COLUMNS)))
+    for i, (pn, pp) in enumerate(pairs):
+        up, low = _tails(int(pn), float(pp))
+        upper[i, : int(pn) + 1] = up
+        limits[i] = list(_limits_from_tails(int(pn), up, low).values())
+    rn, rx, rc = n[rated], x[rated], cap[rated]
+    p_value = np.where(rx <= 0, 1.0, np.where(rx > rn, 0.0, upper[inverse, np.clip(rx, 0, width - 1)]))
+    cap_ok = (rc >= 0) & (rc <= rn)
+    cc = np.clip(rc, 0, width - 2)
+    p_at_cap = np.where(cap_ok, upper[inverse, cc] - upper[inverse, cc + 1], 0.0)
+    out["p_value"][rated] = p_value
+    out["p_at_cap"][rated] = p_at_cap
+    for j, column in enumerate(LIMIT_COLUMNS):
+        out[column][rated] = limits[inverse, j]
+    return out
+
+
+def _adjusted_rows(n: np.ndarray, p0: np.ndarray, phi: np.ndarray) -> dict[str, np.ndarray]:
+    """``adjusted_limits`` for arrays (NaN where n is 0 or φ is NaN), the same arithmetic."""
+    ok = (n > 0) & ~np.isnan(phi)
+    n_ok = np.where(ok, n, 1).astype(float)
+    p = np.where(ok, p0, 0.5)
+    se = np.sqrt(np.where(phi > 1, phi, 1.0) * p * (1 - p) / n_ok)
+    out = {"lo95": np.maximum(0.0, p - Z_95 * se), "hi95": np.minimum(1.0, p + Z_95 * se),
+           "lo998": np.maximum(0.0, p - Z_998 * se), "hi998": np.minimum(1.0, p + Z_998 * se)}
+    return {c: np.where(ok, v, np.nan) for c, v in out.items()}
 
 
 def adjusted_limits(n: int, p0: float, phi: float) -> dict[str, float]:
@@ -314,15 +355,12 @@ def _add_unit_quarter_stats(grades: pd.DataFrame, periods: pd.DataFrame, quota: 
     q["good_share"] = np.where(rated, q["good"] / q["people"].where(rated, 1), np.nan)
     q["low_share"] = np.where(rated, (q["general"] + q["poor"]) / q["people"].where(rated, 1), np.nan)
     q["quota_cap"] = np.floor(quota * q["people"] + 1e-9).astype(int)
-    exact = pd.DataFrame([_exact_row(int(n), int(x), float(p), int(c)) for n, x, p, c in
-                          zip(q["people"], q["good"], q["p0"].fillna(0.5), q["quota_cap"], strict=True)],
-                         index=q.index, columns=["p_value", *LIMIT_COLUMNS, "p_at_cap"])
-    q[exact.columns] = exact
+    exact = _exact_rows(q["people"].to_numpy(int), q["good"].to_numpy(int), q["p0"].fillna(0.5).to_numpy(float),
+                        q["quota_cap"].to_numpy(int))
+    for column, values in exact.items():
+        q[column] = values
     q["inflation_flag"] = (q["p_value"] < ALPHA_FLAG).fillna(False).astype(bool)
-    adj = pd.DataFrame([adjusted_limits(int(n), float(p), float(f)) if n > 0 and not math.isnan(f)
-                        else adjusted_limits(0, 0.5, 1.0)
-                        for n, p, f in zip(q["people"], q["p0"], q["phi"], strict=True)], index=q.index,
-                       columns=LIMIT_COLUMNS)
+    adj = _adjusted_rows(q["people"].to_numpy(int), q["p0"].to_numpy(float), q["phi"].to_numpy(float))
     for column in LIMIT_COLUMNS:
         q[f"adj_{column}"] = adj[column]
     q["adj_flag"] = (q["good_share"] > q["adj_hi998"]).fillna(False).astype(bool)
@@ -405,10 +443,19 @@ class GradeSpread:
     quota: float
     min_group: int
     note: str
+    # shrunk intervals of one period's units, computed on first use (the ranking chart and table share them)
+    _shrunk: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def empty(self) -> bool:
         return self.quarters.empty or int(self.quarters["people"].sum()) == 0
+
+    def shrunk_period(self, period: str) -> pd.DataFrame:
+        """The period's unit-quarters of at least ``min_group`` people with ``shrunk_intervals``."""
+        if period not in self._shrunk:
+            part = self.quarters[(self.quarters["period"] == period) & (self.quarters["people"] > 0)]
+            self._shrunk[period] = shrunk_intervals(part[part["people"] >= self.min_group])
+        return self._shrunk[period]
 
     def latest_period(self) -> str | None:
         return None if self.periods.empty else str(self.periods["period"].max())
@@ -475,28 +522,49 @@ def _pvalue(value) -> str:
     return "<0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
+def _p_column(values) -> np.ndarray:
+    """``_p`` for a whole column: '35.2%', '—' for missing."""
+    v = np.asarray(values, dtype=float)
+    out = np.full(len(v), "—", dtype=object)
+    ok = ~np.isnan(v)
+    out[ok] = [f"{x * 100:.1f}%" for x in v[ok]]
+    return out
+
+
+def _pvalue_column(values) -> np.ndarray:
+    """``_pvalue`` for a whole column."""
+    v = np.asarray(values, dtype=float)
+    out = np.full(len(v), "—", dtype=object)
+    ok = ~np.isnan(v)
+    out[ok] = ["<0.0001" if x < 1e-4 else f"{x:.4f}" for x in v[ok]]
+    return out
+
+
 def quarters_table(result: GradeSpread, adjusted: bool = False) -> pd.DataFrame:
     """Unit-quarter table: counts, shares (样本过少 below ``min_group``), limits, flags, quota."""
-    rows = []
     prefix = "adj_" if adjusted else ""
-    for r in result.quarters[result.quarters["people"] > 0].itertuples(index=False):
-        small = r.people < result.min_group
-        d = r._asdict()
-        rows.append({
-            "单位": r.unit, "考核周期": r.period, "定等人数": int(r.people),
-            "好等次比例": SMALL if small else _p(r.good_share),
-            "同期总体比例": _p(r.p0),
-            "99.8%上控制线": _p(d[f"{prefix}hi998"]),
-            "精确二项P值": SMALL if small else _pvalue(r.p_value),
-            "好等次偏高": "是" if (r.adj_flag if adjusted else r.inflation_flag) else "否",
-            "收缩比例": SMALL if small else _p(r.shrunk_good_share),
-            "一般及以下比例": SMALL if small else _p(r.low_share),
-            "好等次名额": int(r.quota_cap),
-            "名额使用": r.quota_status,
-        })
-    return pd.DataFrame(rows, columns=["单位", "考核周期", "定等人数", "好等次比例", "同期总体比例", "99.8%上控制线",
-                                       "精确二项P值", "好等次偏高", "收缩比例", "一般及以下比例",
-                                       "好等次名额", "名额使用"])
+    q = result.quarters[result.quarters["people"] > 0]
+    small = (q["people"] < result.min_group).to_numpy()
+
+    def unless_small(column: np.ndarray) -> np.ndarray:
+        return np.where(small, SMALL, column)
+
+    flag = q["adj_flag"] if adjusted else q["inflation_flag"]
+    columns = {
+        "单位": q["unit"].to_numpy(object), "考核周期": q["period"].to_numpy(object),
+        "定等人数": q["people"].astype(int).to_numpy(),
+        "好等次比例": unless_small(_p_column(q["good_share"])),
+        "同期总体比例": _p_column(q["p0"]),
+        "99.8%上控制线": _p_column(q[f"{prefix}hi998"]),
+        "精确二项P值": unless_small(_pvalue_column(q["p_value"])),
+        "好等次偏高": np.where(flag.to_numpy(bool), "是", "否"),
+        "收缩比例": unless_small(_p_column(q["shrunk_good_share"])),
+        "一般及以下比例": unless_small(_p_column(q["low_share"])),
+        "好等次名额": q["quota_cap"].astype(int).to_numpy(),
+        "名额使用": q["quota_status"].to_numpy(object),
+    }
+    return pd.DataFrame({k: list(v) if v.dtype == object else v for k, v in columns.items()},
+                        columns=list(columns))
 
 
 def funnel_table(result: GradeSpread, period: str, adjusted: bool = False) -> pd.DataFrame:
@@ -523,7 +591,7 @@ def shrunk_table(result: GradeSpread, period: str) -> pd.DataFrame:
     """Units ranked by shrunk share; units under ``min_group`` people are listed last, unranked, as
     样本过少 (with a, b known, a shrunk share would give their count of 好 away)."""
     part = result.quarters[(result.quarters["period"] == period) & (result.quarters["people"] > 0)]
-    big = shrunk_intervals(part[part["people"] >= result.min_group]).sort_values("shrunk_good_share", ascending=False)
+    big = result.shrunk_period(period).sort_values("shrunk_good_share", ascending=False)
     small = part[part["people"] < result.min_group].sort_values("unit")
     rows = [{
         "排名": str(rank), "单位": r.unit, "定等人数": int(r.people), "原始比例": _p(r.good_share),
@@ -669,38 +737,67 @@ def funnel_figure(result: GradeSpread, period: str, adjusted: bool = False) -> g
     return fig
 
 
-def heatmap_figure(result: GradeSpread) -> go.Figure:
-    """Units × grades: colour is the difference from the overall mix (percentage points); text is the share."""
+HEATMAP_MAX_UNITS = 40  # more rows than this are unreadable (and slow to draw): the rest is in the table
+
+
+def heatmap_rows(result: GradeSpread, limit: int = HEATMAP_MAX_UNITS) -> tuple[list[str], int]:
+    """The heatmap's rows and how many units are left out of it.
+
+    Up to ``limit`` units: every unit, in the table's order (全部单位, units by 好 share, small units
+    by name). With more, 全部单位 and the ``limit`` units whose grade mix differs most from the overall
+    mix (sum over the four grades of |unit share − overall share|), in the same order; small units are
+    left out then (their row would say only 样本过少), and everything stays in the table below."""
+    order = _mix_order(result)
+    units = [u for u in order if u != "全部单位"]
+    if len(units) <= limit:
+        return order, 0
+    people = result.distinct_people.set_index("unit")["people"]
+    mix = result.mix.set_index("unit")[list(RATED_GRADES)].astype(float)
+    overall = mix.loc["全部单位"] if "全部单位" in mix.index else mix.mean()
+    big = [u for u in units if int(people.get(u, 0)) >= result.min_group]
+    distance = (mix.loc[big] - overall).abs().sum(axis=1)
+    ranked = distance.reset_index().rename(columns={0: "d"}).sort_values(["d", "unit"], ascending=[False, True])
+    keep = set(ranked["unit"].head(limit))
+    rows = [u for u in order if u == "全部单位" or u in keep]
+    return rows, len(units) - len(keep)
+
+
+def heatmap_figure(result: GradeSpread, limit: int = HEATMAP_MAX_UNITS) -> go.Figure:
+    """Units × grades: colour is the difference from the overall mix (percentage points); text is the
+    share. At most ``limit`` units (see ``heatmap_rows``)."""
     people = result.distinct_people.set_index("unit")["people"]
     mix = result.mix.set_index("unit")
     overall = mix.loc["全部单位", list(RATED_GRADES)] if "全部单位" in mix.index else None
-    rows = _mix_order(result)
+    rows, left_out = heatmap_rows(result, limit)
+    values = mix.loc[rows, list(RATED_GRADES)].astype(float)
+    small = [unit != "全部单位" and int(people.get(unit, 0)) < result.min_group for unit in rows]
     z, text = [], []
-    for unit in rows:
-        small = unit != "全部单位" and int(people.get(unit, 0)) < result.min_group
-        values = mix.loc[unit, list(RATED_GRADES)].astype(float)
-        if small:
+    for is_small, (_, v) in zip(small, values.iterrows(), strict=True):
+        if is_small:
             z.append([None] * len(RATED_GRADES))
             text.append([SMALL] * len(RATED_GRADES))
         else:
-            z.append(list((values - overall) * 100))
-            text.append([pct(v) for v in values])
+            z.append(list((v - overall) * 100))
+            text.append([pct(x) for x in v])
     ticks = [f"<span style='color:{GRADE_COLORS[g]}'><b>{g}</b></span>" for g in RATED_GRADES]
     fig = go.Figure(go.Heatmap(
         z=z, x=ticks, y=rows, text=text, texttemplate="%{text}", colorscale="RdBu_r", zmid=0,
         colorbar={"title": "与总体相差<br>（百分点）"}, hoverongaps=False,
         hovertemplate="%{y}<br>%{x}：%{text}<br>与总体相差 %{z:+.1f} 个百分点<extra></extra>",
     ))
-    fig.update_layout(title=chart_title("各单位等次构成与总体对比"), height=max(360, 22 * len(rows) + 120),
+    title = "各单位等次构成与总体对比"
+    if left_out:
+        shown = len([r for r in rows if r != "全部单位"])
+        title += f"（与总体差别最大的 {shown} 个单位，其余 {left_out} 个见下表）"
+    fig.update_layout(title=chart_title(title), height=max(360, 22 * len(rows) + 120),
                       yaxis={"autorange": "reversed", "type": "category"}, xaxis={"side": "top"})
     return fig
 
 
 def shrunk_figure(result: GradeSpread, period: str) -> go.Figure:
     """Units ranked by shrunk 好 share with 95 % intervals, raw share for comparison, and the quota line."""
-    part = result.quarters[(result.quarters["period"] == period) & (result.quarters["people"] > 0)]
-    part = part[part["shrunk_good_share"].notna() & (part["people"] >= result.min_group)]
-    part = shrunk_intervals(part).sort_values("shrunk_good_share", ascending=False)
+    part = result.shrunk_period(period)
+    part = part[part["shrunk_good_share"].notna()].sort_values("shrunk_good_share", ascending=False)
     fig = go.Figure()
     if part.empty:
         return fig

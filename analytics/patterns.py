@@ -11,15 +11,17 @@ independently with probability p, Var(X) would be 4·p·(1−p) (binomial). The 
 observed variance (of the unit's people, ddof 0) over that expectation: about 1 by chance, well
 above 1 when the same people get 好 every quarter (the usual case when grades follow merit), well
 below 1 when 好 is passed around. The flag comes from a permutation test that keeps each quarter's
-number of 好 fixed and hands them out at random (n_perm rounds, seeded per unit-year, so the
-result is reproducible): p = (1 + #{simulated variance ≤ observed}) / (n_perm + 1); the unit-year is
-flagged when p < alpha. Only units with at least ``min_group`` such people are tested.
+number of 好 fixed and hands them out at random, with a sequential Monte Carlo p-value (Besag &
+Clifford 1991): simulation stops at the 10th hand-out at least as even as the observed one, p = 10/L,
+or after n_perm = 1,999 with p = (1 + #{as even}) / (n_perm + 1); the unit-year is flagged when
+p < alpha. Simulations are seeded by the null (people tested, quarterly 好 counts), so results are
+reproducible and do not depend on the selection. Only units with at least ``min_group`` such people
+are tested. See docs/metrics/patterns.md.
 """
 
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
 
 import duckdb
@@ -46,12 +48,16 @@ LOW = ("一般", "较差")
 SMALL = "样本过少"
 NO_ANNUAL = "无年度等次"
 ROTATION_ALPHA = 0.01
-ROTATION_PERMUTATIONS = 1999
+ROTATION_PERMUTATIONS = 1999  # at most, per unit-year (the sequential test stops much earlier)
+ROTATION_HITS = 10  # the sequential test stops at the 10th simulation at least as extreme
+ROTATION_CONCENTRATED_MAX = 199  # 偏集中 p 值 (words the reading only): at most 199 simulations
+ROTATION_SEED = 20240401
 GOOD_COUNT_COLORS = ("#D9D9D9", "#C6DBEF", "#6BAED6", "#2171B5", "#08306B")  # 0..4 好: light to dark
 REPORT_COLUMNS = ["person_id", "unit", "grades", "good_count", "general_or_worse_count", "annual_grade"]
 METHOD = ("每人每年按季度排列平时考核等次（不确定等次单列，缺少记录不算）；相邻季度等次配对计数得到转移表；"
           "轮流坐庄指数 = 每人全年好等次次数的方差 ÷ 4p(1−p)，用保持每季度好等次人数不变的置换检验"
-          f"（{ROTATION_PERMUTATIONS} 次）判断是否比随机更均匀，p < {ROTATION_ALPHA:g} 标为疑似；"
+          f"（序贯蒙特卡洛：见到 {ROTATION_HITS} 次至少同样均匀的随机分配即停，最多 {ROTATION_PERMUTATIONS} 次）"
+          f"判断是否比随机更均匀，p < {ROTATION_ALPHA:g} 标为疑似；"
           "人数少于最小人数的组显示「样本过少」。")
 
 
@@ -62,7 +68,8 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
 
     Columns: person_id, name, unit, year, quarters (list), grades (list, quarter order; a quarter
     with no row is left out, 不确定等次 is kept), rated_quarters, uncertain_quarters, good_count,
-    general_or_worse_count, low_quarters ('2024Q2一般、…' or None), annual_grade (None if none).
+    general_or_worse_count, low_quarters ('2024Q2一般、…' or None), annual_grade (None if none),
+    good_mask and rated_mask (bit q−1 set for each quarter q graded 好 / rated).
     People with an annual grade but no quarterly row in the selected quarters are included with
     empty lists.
     """
@@ -76,17 +83,31 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
             FROM quarterly q JOIN pop USING (person_id)
             WHERE {period_sql} AND q.grade IS NOT NULL
         ),
-        py AS (
+        wide AS (
+            -- one row per person and quarter (the store's key), so the four quarters are four columns
+            -- of plain aggregates; the lists are put together from them in quarter order (no sorting)
             SELECT person_id, year,
-                   list(quarter ORDER BY quarter) AS quarters,
-                   list(grade ORDER BY quarter) AS grades,
+                   {", ".join(f"max(grade) FILTER (WHERE quarter = {q}) AS g{q}" for q in range(1, 5))},
+                   {", ".join(f"max(period) FILTER (WHERE quarter = {q}) AS p{q}" for q in range(1, 5))},
                    count(*) FILTER (WHERE grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
                    count(*) FILTER (WHERE grade = '不确定等次')::INTEGER AS uncertain_quarters,
                    count(*) FILTER (WHERE grade = '好')::INTEGER AS good_count,
                    count(*) FILTER (WHERE grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
-                   string_agg(period || grade, '、' ORDER BY quarter)
-                       FILTER (WHERE grade IN ('一般', '较差')) AS low_quarters
+                   bit_or(1 << (quarter - 1)) FILTER (WHERE grade = '好')::INTEGER AS good_mask,
+                   bit_or(1 << (quarter - 1)) FILTER (WHERE grade IN ('好', '较好', '一般', '较差'))::INTEGER
+                       AS rated_mask
             FROM g GROUP BY person_id, year
+        ),
+        py AS (
+            SELECT person_id, year,
+                   list_filter([{", ".join(f"CASE WHEN g{q} IS NOT NULL THEN {q} END" for q in range(1, 5))}],
+                               lambda x: x IS NOT NULL)::INTEGER[] AS quarters,
+                   list_filter([g1, g2, g3, g4], lambda x: x IS NOT NULL) AS grades,
+                   rated_quarters, uncertain_quarters, good_count, general_or_worse_count,
+                   nullif(concat_ws('、', {", ".join(f"CASE WHEN g{q} IN ('一般', '较差') THEN p{q} || g{q} END"
+                                                   for q in range(1, 5))}), '') AS low_quarters,
+                   good_mask, rated_mask
+            FROM wide
         ),
         an AS (
             SELECT a.person_id, a.year::INTEGER AS year, a.grade AS annual_grade
@@ -100,13 +121,15 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
                coalesce(py.uncertain_quarters, 0) AS uncertain_quarters,
                coalesce(py.good_count, 0) AS good_count,
                coalesce(py.general_or_worse_count, 0) AS general_or_worse_count,
-               py.low_quarters, an.annual_grade
+               py.low_quarters, an.annual_grade,
+               coalesce(py.good_mask, 0) AS good_mask, coalesce(py.rated_mask, 0) AS rated_mask
         FROM py FULL OUTER JOIN an USING (person_id, year)
         JOIN pop USING (person_id)
         ORDER BY pop.unit, person_id, year
     """, pop_params + period_params + year_params).df()
-    for column in ("quarters", "grades"):
-        frame[column] = frame[column].map(lambda v: [x.item() if hasattr(x, "item") else x for x in v])
+    for column in ("quarters", "grades"):  # numpy arrays per cell → Python lists of Python values
+        frame[column] = pd.Series([v.tolist() if hasattr(v, "tolist") else list(v) for v in frame[column]],
+                                  index=frame.index, dtype=object)
     for column in ("low_quarters", "annual_grade", "unit", "name"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame
@@ -118,22 +141,24 @@ def grade_sequences(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     """Wide table: 人员编号, 姓名, 单位, then one column per quarter with the grade (None = no row)."""
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
-    long = con.execute(f"""
+    periods = [r[0] for r in con.execute(f"""
         WITH pop AS ({pop_sql})
-        SELECT q.person_id, pop.name, pop.unit, q.period, q.grade
+        SELECT DISTINCT q.period FROM quarterly q JOIN pop USING (person_id)
+        WHERE {period_sql} AND q.grade IS NOT NULL ORDER BY 1
+    """, pop_params + period_params).fetchall()]
+    if not periods:
+        return pd.DataFrame(columns=["人员编号", "姓名", "单位"])
+    # pivoted in SQL (one row per person and quarter in the store, so max() picks that row's grade)
+    cells = ", ".join(f'max(q.grade) FILTER (WHERE q.period = ?) AS "p{i}"' for i in range(len(periods)))
+    wide = con.execute(f"""
+        WITH pop AS ({pop_sql})
+        SELECT q.person_id AS 人员编号, coalesce(pop.name, '') AS 姓名, coalesce(pop.unit, '（未知单位）') AS 单位,
+               {cells}
         FROM quarterly q JOIN pop USING (person_id)
         WHERE {period_sql} AND q.grade IS NOT NULL
-    """, pop_params + period_params).df()
-    if long.empty:
-        return pd.DataFrame(columns=["人员编号", "姓名", "单位"])
-    long["unit"] = long["unit"].fillna("（未知单位）")
-    long["name"] = long["name"].fillna("")
-    wide = long.pivot(index=["person_id", "name", "unit"], columns="period", values="grade")
-    wide = wide.reindex(columns=sorted(wide.columns)).reset_index()
-    wide.columns.name = None
-    wide = wide.rename(columns={"person_id": "人员编号", "name": "姓名", "unit": "单位"})
-    wide = wide.sort_values(["单位", "人员编号"], kind="stable").reset_index(drop=True)
-    periods = [c for c in wide.columns if c not in ("人员编号", "姓名", "单位")]
+        GROUP BY ALL ORDER BY 单位, 人员编号
+    """, pop_params + periods + period_params).df()
+    wide.columns = ["人员编号", "姓名", "单位", *periods]
     wide[periods] = wide[periods].astype(object).where(wide[periods].notna(), None)
     return wide
 
@@ -157,28 +182,23 @@ def transitions(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int
     """
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
-    raw = con.execute(f"""
+    both = con.execute(f"""
         WITH pop AS ({pop_sql}),
         g AS (
             SELECT q.person_id, q.year * 4 + q.quarter AS t, q.grade
             FROM quarterly q JOIN pop USING (person_id)
             WHERE {period_sql} AND q.grade IS NOT NULL
+        ),
+        pairs AS MATERIALIZED (
+            SELECT a.person_id, a.grade AS from_grade, b.grade AS to_grade
+            FROM g a JOIN g b ON b.person_id = a.person_id AND b.t = a.t + 1
         )
-        SELECT a.grade AS from_grade, b.grade AS to_grade, count(*)::INTEGER AS n
-        FROM g a JOIN g b ON b.person_id = a.person_id AND b.t = a.t + 1
-        GROUP BY ALL
+        SELECT from_grade, to_grade, count(*)::INTEGER AS n, NULL::INTEGER AS people FROM pairs GROUP BY ALL
+        UNION ALL
+        SELECT from_grade, NULL, NULL, count(DISTINCT person_id)::INTEGER FROM pairs GROUP BY from_grade
     """, pop_params + period_params).df()
-    persons = con.execute(f"""
-        WITH pop AS ({pop_sql}),
-        g AS (
-            SELECT q.person_id, q.year * 4 + q.quarter AS t, q.grade
-            FROM quarterly q JOIN pop USING (person_id)
-            WHERE {period_sql} AND q.grade IS NOT NULL
-        )
-        SELECT a.grade AS from_grade, count(DISTINCT a.person_id)::INTEGER AS people
-        FROM g a JOIN g b ON b.person_id = a.person_id AND b.t = a.t + 1
-        GROUP BY ALL
-    """, pop_params + period_params).df().set_index("from_grade")["people"]
+    raw = both[both["n"].notna()][["from_grade", "to_grade", "n"]].astype({"n": int})
+    persons = both[both["n"].isna()].set_index("from_grade")["people"].astype(int)
     states = list(QUARTER_GRADE_ORDER)
     matrix = (raw.pivot_table(index="from_grade", columns="to_grade", values="n", aggfunc="sum", fill_value=0)
               .reindex(index=states, columns=states, fill_value=0).astype(int))
@@ -208,19 +228,27 @@ def transitions(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int
 
 def good_counts_by_unit(py: pd.DataFrame, min_group: int = 5) -> pd.DataFrame:
     """Per unit and year, how the people rated that year spread over 0, 1, 2, 3, 4 好 quarters."""
-    rated = py[(py["rated_quarters"] > 0) & py["unit"].notna()]
-    rows = []
-    for (unit, year), grp in rated.groupby(["unit", "year"], sort=True):
-        n = len(grp)
-        small = n < min_group
-        row = {"单位": unit, "年度": int(year), "人数": n,
-               "人均好等次次数": SMALL if small else f"{grp['good_count'].mean():.2f}",
-               "好等次比例": SMALL if small else pct(grp["good_count"].sum() / grp["rated_quarters"].sum())}
-        for k in range(5):
-            row[f"{k}次好"] = SMALL if small else pct(float((grp["good_count"] == k).mean()))
-        rows.append(row)
     columns = ["单位", "年度", "人数", "人均好等次次数", "好等次比例"] + [f"{k}次好" for k in range(5)]
-    return pd.DataFrame(rows, columns=columns)
+    rated = py[(py["rated_quarters"] > 0) & py["unit"].notna()]
+    if rated.empty:
+        return pd.DataFrame(columns=columns)
+    good = rated["good_count"].to_numpy()
+    parts = pd.DataFrame({"unit": rated["unit"].to_numpy(object), "year": rated["year"].to_numpy(),
+                          "n": 1, "good": good, "rated": rated["rated_quarters"].to_numpy(),
+                          **{f"c{k}": (good == k).astype(np.int64) for k in range(5)}})
+    sums = parts.groupby(["unit", "year"], sort=True).sum()
+    n = sums["n"].to_numpy()
+    small = n < min_group
+    out = {"单位": sums.index.get_level_values(0).to_numpy(object),
+           "年度": sums.index.get_level_values(1).astype(int).to_numpy(), "人数": n,
+           "人均好等次次数": [SMALL if sm else f"{g / c:.2f}"
+                        for sm, g, c in zip(small, sums["good"].to_numpy(), n, strict=True)],
+           "好等次比例": [SMALL if sm else pct(g / r)
+                     for sm, g, r in zip(small, sums["good"].to_numpy(), sums["rated"].to_numpy(), strict=True)]}
+    for k in range(5):
+        out[f"{k}次好"] = [SMALL if sm else pct(float(c / m))
+                         for sm, c, m in zip(small, sums[f"c{k}"].to_numpy(), n, strict=True)]
+    return pd.DataFrame(out, columns=columns)
 
 
 # --- follow-up list --------------------------------------------------------------------------
@@ -288,46 +316,108 @@ class RotationTest:
     p_concentrated: float  # P(variance ≥ observed)
 
 
-def rotation_test(good: np.ndarray, n_perm: int = ROTATION_PERMUTATIONS, seed: int | list[int] = 0) -> RotationTest:
-    """Variance of per-person 好 counts against chance; ``good`` is people × quarters (bool)."""
+def sequential_p(hits: np.ndarray, h: int | None, n_max: int) -> float | None:
+    """Monte Carlo p-value from the outcomes of the first simulations (True = at least as extreme).
+
+    Sequential rule (Besag & Clifford 1991): stop at the simulation L where the h-th hit is seen,
+    p = h / L; if fewer than h hits come in n_max simulations, p = (hits + 1) / (n_max + 1), the
+    ordinary Monte Carlo p-value. ``h=None`` is the fixed-size test (always n_max simulations).
+    None when the outcomes given do not settle it yet (fewer than n_max and fewer than h hits).
+    """
+    p = _sequential_many(np.asarray(hits, dtype=bool)[None, :], h, n_max)[0]
+    return None if np.isnan(p) else float(p)
+
+
+def _sequential_many(hits: np.ndarray, h: int | None, n_max: int) -> np.ndarray:
+    """``sequential_p`` for each row of a (tests × simulations) boolean matrix; NaN = not settled."""
+    hits = hits[:, :n_max]
+    m, drawn = hits.shape
+    out = np.full(m, np.nan)
+    if drawn == n_max:
+        out[:] = (hits.sum(axis=1) + 1) / (n_max + 1)
+    if h is not None and drawn:
+        cum = np.cumsum(hits, axis=1)
+        stopped = cum[:, -1] >= h
+        at = np.argmax(cum >= h, axis=1) + 1  # the simulation where the h-th hit came
+        out[stopped] = h / at[stopped]
+    return out
+
+
+def _signature_seed(n: int, k: np.ndarray) -> list[int]:
+    """One random stream per null distribution: it depends only on n and the quarterly 好 counts."""
+    return [ROTATION_SEED, int(n), *sorted(int(v) for v in k)]
+
+
+def _simulated_sumsq(n: int, k: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Σ_i X_i² for ``size`` random hand-outs: each quarter's k_t 好 go to k_t of the n people at random.
+
+    Only how many people hold 0, 1, 2, … 好 so far matters for the next quarter, so a hand-out is
+    simulated on those counts: a quarter's k_t 好 split over the groups is multivariate
+    hypergeometric, drawn as one univariate hypergeometric per group. The cost does not grow with n.
+    """
+    quarters = len(k)
+    counts = np.zeros((quarters + 1, size), dtype=np.int64)
+    counts[0] = n
+    for t, kt in enumerate(int(v) for v in k):
+        left_people = np.full(size, n, dtype=np.int64)
+        left_k = np.full(size, kt, dtype=np.int64)
+        drawn = np.zeros((t + 1, size), dtype=np.int64)
+        for x in range(t + 1):
+            d = left_k if x == t else rng.hypergeometric(counts[x], left_people - counts[x], left_k)
+            drawn[x] = d
+            left_people = left_people - counts[x]
+            left_k = left_k - d
+        counts[: t + 1] -= drawn
+        counts[1 : t + 2] += drawn
+    x2 = np.arange(quarters + 1, dtype=np.int64) ** 2
+    return x2 @ counts
+
+
+def _even_concentrated(n: int, k: np.ndarray, observed_sumsq: list[int], n_perm: int, hits: int | None,
+                       rng: np.random.Generator) -> list[tuple[float, float]]:
+    """(p_even, p_concentrated) for several observed Σ X² sharing one null (n, k), from one stream.
+
+    p_even by the sequential rule with at most n_perm simulations; p_concentrated, which only words
+    the reading, with at most ``ROTATION_CONCENTRATED_MAX`` (its smallest value 1/200 is still below
+    alpha). Simulations are drawn in growing batches until every p-value is settled."""
+    conc_max = min(n_perm, ROTATION_CONCENTRATED_MAX) if hits is not None else n_perm
+    obs = np.asarray(observed_sumsq, dtype=np.int64)[:, None]
+    sims = np.zeros(0, dtype=np.int64)
+    size = min(n_perm, conc_max + 1)
+    while True:
+        sims = np.concatenate([sims, _simulated_sumsq(n, k, size, rng)])
+        even = _sequential_many(sims[None, :] <= obs, hits, n_perm)
+        conc = _sequential_many(sims[None, :] >= obs, hits, conc_max)
+        if not (np.isnan(even).any() or np.isnan(conc).any()):
+            return list(zip(even.tolist(), conc.tolist(), strict=True))
+        size = min(2 * len(sims), n_perm - len(sims))
+
+
+def rotation_test(good: np.ndarray, n_perm: int = ROTATION_PERMUTATIONS, seed: int | list[int] | None = None,
+                  hits: int | None = ROTATION_HITS) -> RotationTest:
+    """Variance of per-person 好 counts against chance; ``good`` is people × quarters (bool).
+
+    ``seed`` None: the stream of the null (n, quarterly counts), as ``rotation`` uses it.
+    ``hits`` None: the fixed-size test with n_perm simulations for both p-values."""
     good = np.asarray(good, dtype=bool)
     n, quarters = good.shape
     x = good.sum(axis=1)
-    p = float(x.sum()) / (n * quarters)
-    observed = float(x.var())
-    expected = quarters * p * (1 - p)
     k = good.sum(axis=0)
-    sims = _simulated_variances(k, n, n_perm, np.random.default_rng(seed))
-    tol = 1e-9
-    p_even = (1 + int((sims <= observed + tol).sum())) / (n_perm + 1)
-    p_conc = (1 + int((sims >= observed - tol).sum())) / (n_perm + 1)
-    shares_t = k / n
+    rng = np.random.default_rng(_signature_seed(n, k) if seed is None else seed)
+    (p_even, p_conc), = _even_concentrated(n, k, [int((x * x).sum())], n_perm, hits, rng)
+    return _rotation_numbers(n, int(x.sum()), int((x * x).sum()), k, quarters, p_even, p_conc)
+
+
+def _rotation_numbers(n: int, total: int, sumsq: int, k: np.ndarray, quarters: int,
+                      p_even: float, p_conc: float) -> RotationTest:
+    p = total / (n * quarters)
+    observed = (n * sumsq - total * total) / (n * n)  # population variance, exact from integers
+    expected = quarters * p * (1 - p)
+    shares_t = np.asarray(k) / n
     return RotationTest(people=n, share=p, observed_var=observed, expected_var=expected,
                         permutation_var=float((shares_t * (1 - shares_t)).sum()),
                         index=observed / expected if expected > 0 else float("nan"),
                         p_even=p_even, p_concentrated=p_conc)
-
-
-def _simulated_variances(k: np.ndarray, n: int, n_perm: int, rng: np.random.Generator) -> np.ndarray:
-    """Variance of per-person 好 counts when each quarter's k_t 好 go to k_t people drawn at random.
-
-    A random k-subset per round: the k smallest of n uniform numbers (found with a partition, which
-    is several times faster than shuffling)."""
-    x = np.zeros((n_perm, n), dtype=np.int16)
-    for kt in (int(v) for v in k):
-        if kt == 0:
-            continue
-        if kt == n:
-            x += 1
-            continue
-        u = rng.random((n_perm, n))
-        kth = np.partition(u, kt - 1, axis=1)[:, kt - 1:kt]
-        x += u <= kth
-    return x.var(axis=1)
-
-
-def _seed(unit: str, year: int) -> list[int]:
-    return [zlib.crc32(unit.encode("utf-8")), int(year)]
 
 
 def rotation(py: pd.DataFrame, min_group: int = 5, alpha: float = ROTATION_ALPHA,
@@ -337,40 +427,86 @@ def rotation(py: pd.DataFrame, min_group: int = 5, alpha: float = ROTATION_ALPHA
     Columns: unit, year, people (rated in all four quarters), status ('已检验', '样本过少',
     '季度不足', '无差异'), share, observed_var, expected_var, permutation_var, index, p_even,
     p_concentrated, flagged, reading (Chinese).
+
+    Unit-years with the same null (people tested and quarterly 好 counts) share one stream of
+    simulations, seeded by that null: a unit-year's p-values do not depend on what else is selected.
     """
-    rows = []
-    have = py[py["unit"].notna() & (py["rated_quarters"] > 0)]
-    for (unit, year), grp in have.groupby(["unit", "year"], sort=True):
-        quarters_seen = sorted({q for qs, gs in zip(grp["quarters"], grp["grades"], strict=True)
-                                for q, g in zip(qs, gs, strict=True) if g in RATED})
-        full = grp[grp["rated_quarters"] == 4]
-        row = {"unit": unit, "year": int(year), "people": len(full), "share": np.nan, "observed_var": np.nan,
-               "expected_var": np.nan, "permutation_var": np.nan, "index": np.nan, "p_even": np.nan,
-               "p_concentrated": np.nan, "flagged": False}
-        if len(quarters_seen) < 4:
-            row.update(status="季度不足", reading=f"只有 {len(quarters_seen)} 个季度有等次，需要全年 4 个季度。")
-        elif len(full) < min_group:
-            row.update(status=SMALL,
-                       reading=f"全年 4 个季度都有等次的只有 {len(full)} 人，少于 {min_group} 人，不检验。")
-        else:
-            good = np.array([[g == "好" for g in gs] for gs in full["grades"]], dtype=bool)
-            k = good.sum(axis=0)
-            if ((k == 0) | (k == len(full))).all():
-                row.update(status="无差异", share=float(good.mean()),
-                           reading="每个季度要么人人是好、要么没人是好，无法判断是否轮流。")
-            else:
-                test = rotation_test(good, n_perm, _seed(unit, int(year)))
-                flagged = test.p_even < alpha
-                row.update(status="已检验", share=test.share, observed_var=test.observed_var,
-                           expected_var=test.expected_var, permutation_var=test.permutation_var,
-                           index=test.index, p_even=test.p_even, p_concentrated=test.p_concentrated,
-                           flagged=flagged, reading=_rotation_reading(test, flagged, alpha))
-        rows.append(row)
     columns = ["unit", "year", "people", "status", "share", "observed_var", "expected_var", "permutation_var",
                "index", "p_even", "p_concentrated", "flagged", "reading"]
+    have = py[py["unit"].notna() & (py["rated_quarters"] > 0)]
+    if have.empty:
+        frame = pd.DataFrame(columns=columns)
+        frame["flagged"] = frame["flagged"].astype(bool)
+        return frame
+    masks = _quarter_masks(have)
+    bits = np.array([1, 2, 4, 8])
+    good_q = (masks["good"].to_numpy()[:, None] & bits) > 0  # person-year × quarter: 好
+    full = (have["rated_quarters"] == 4).to_numpy()
+    key = pd.MultiIndex.from_frame(have[["unit", "year"]])
+    rated_q = (masks["rated"].to_numpy()[:, None] & bits) > 0
+    agg = pd.DataFrame({
+        **{f"r{t}": rated_q[:, t].astype(np.int64) for t in range(4)},
+        "full": full.astype(np.int64),
+        "total": np.where(full, have["good_count"].to_numpy(), 0).astype(np.int64),
+        "sumsq": np.where(full, have["good_count"].to_numpy() ** 2, 0).astype(np.int64),
+        **{f"k{t}": (good_q[:, t] & full).astype(np.int64) for t in range(4)},
+    }, index=key)
+    grouped = agg.groupby(level=[0, 1], sort=True)
+    sums = grouped.sum()
+    seen = (sums[["r0", "r1", "r2", "r3"]].to_numpy() > 0).sum(axis=1)
+    rows = []
+    pending: dict[tuple, list[int]] = {}
+    for (unit, year), s, seen_mask in zip(sums.index, sums.itertuples(index=False), seen, strict=True):
+        n = int(s.full)
+        quarters_seen = int(seen_mask)
+        row = {"unit": unit, "year": int(year), "people": n, "share": np.nan, "observed_var": np.nan,
+               "expected_var": np.nan, "permutation_var": np.nan, "index": np.nan, "p_even": np.nan,
+               "p_concentrated": np.nan, "flagged": False}
+        k = np.array([s.k0, s.k1, s.k2, s.k3], dtype=np.int64)
+        if quarters_seen < 4:
+            row.update(status="季度不足", reading=f"只有 {quarters_seen} 个季度有等次，需要全年 4 个季度。")
+        elif n < min_group:
+            row.update(status=SMALL,
+                       reading=f"全年 4 个季度都有等次的只有 {n} 人，少于 {min_group} 人，不检验。")
+        elif ((k == 0) | (k == n)).all():
+            row.update(status="无差异", share=float(s.total) / (4 * n),
+                       reading="每个季度要么人人是好、要么没人是好，无法判断是否轮流。")
+        else:
+            row.update(status="已检验", _k=k, _total=int(s.total), _sumsq=int(s.sumsq))
+            pending.setdefault((n, *sorted(k.tolist())), []).append(len(rows))
+        rows.append(row)
+    for (n, *_), members in pending.items():
+        k = rows[members[0]]["_k"]
+        rng = np.random.default_rng(_signature_seed(n, k))
+        results = _even_concentrated(n, k, [rows[i]["_sumsq"] for i in members], n_perm, ROTATION_HITS, rng)
+        for i, (p_even, p_conc) in zip(members, results, strict=True):
+            row = rows[i]
+            test = _rotation_numbers(n, row.pop("_total"), row.pop("_sumsq"), row.pop("_k"), 4, p_even, p_conc)
+            flagged = test.p_even < alpha
+            row.update(share=test.share, observed_var=test.observed_var, expected_var=test.expected_var,
+                       permutation_var=test.permutation_var, index=test.index, p_even=test.p_even,
+                       p_concentrated=test.p_concentrated, flagged=flagged,
+                       reading=_rotation_reading(test, flagged, alpha))
     frame = pd.DataFrame(rows, columns=columns)
     frame["flagged"] = frame["flagged"].astype(bool)
     return frame
+
+
+def _quarter_masks(py: pd.DataFrame) -> pd.DataFrame:
+    """Per person-year, bit q−1 set for each quarter graded 好 (good) and each rated quarter (rated)."""
+    if "good_mask" in py.columns and "rated_mask" in py.columns:
+        return pd.DataFrame({"good": py["good_mask"].to_numpy(np.int64), "rated": py["rated_mask"].to_numpy(np.int64)})
+    good, rated = [], []
+    for qs, gs in zip(py["quarters"], py["grades"], strict=True):
+        g = r = 0
+        for q, grade in zip(qs, gs, strict=True):
+            if grade in RATED:
+                r |= 1 << (q - 1)
+                if grade == "好":
+                    g |= 1 << (q - 1)
+        good.append(g)
+        rated.append(r)
+    return pd.DataFrame({"good": np.array(good, dtype=np.int64), "rated": np.array(rated, dtype=np.int64)})
 
 
 def _rotation_reading(t: RotationTest, flagged: bool, alpha: float) -> str:

@@ -91,11 +91,8 @@ def person_history(con: duckdb.DuckDBPyConnection, person_id: str, filters: Filt
         WITH days AS (
             SELECT date_trunc('month', day)::DATE AS month, count(*) AS workdays
             FROM workday_calendar WHERE is_workday GROUP BY 1
-        ), logged AS (
-            SELECT date_trunc('month', d.work_date)::DATE AS month, sum(d.hours) AS hours,
-                   count(*) FILTER (WHERE c.is_workday) AS logged_days
-            FROM worklog_daily d LEFT JOIN workday_calendar c ON c.day = d.work_date
-            WHERE d.person_id = ? GROUP BY 1
+        ), logged AS (  -- the monthly pre-aggregate: hours and logged working days per month
+            SELECT month, hours, logged_workdays AS logged_days FROM worklog_monthly WHERE person_id = ?
         ), rec AS (
             SELECT month, planned, done, saturation_rating, comment FROM monthly WHERE person_id = ?
         )

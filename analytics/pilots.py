@@ -54,7 +54,7 @@ OTHER_COLOR = "#555555"
 def _unit_quarter_sql(filters: Filters) -> tuple[str, list]:
     pop_sql, pop_params = filters.population()
     q_sql, q_params = filters.period_clause("q.period")
-    d_sql, d_params = filters.date_clause("w.work_date")
+    d_sql, d_params = filters.date_clause("w.month")  # a month lies in one quarter and year
     grades = list(RATED_GRADES)
     sql = f"""
         WITH pop AS ({pop_sql}),
@@ -76,11 +76,11 @@ def _unit_quarter_sql(filters: Filters) -> tuple[str, list]:
             GROUP BY ALL
         ),
         person_logs AS (
-            SELECT w.person_id, year(w.work_date) AS y, quarter(w.work_date) AS qn,
-                   count(*) FILTER (WHERE c.is_workday) AS logged_days, sum(w.hours) AS hours
-            FROM worklog_daily w
+            -- from the monthly pre-aggregate: logged working days and hours per person and month
+            SELECT w.person_id, year(w.month) AS y, quarter(w.month) AS qn,
+                   sum(w.logged_workdays)::BIGINT AS logged_days, sum(w.hours) AS hours
+            FROM worklog_monthly w
             JOIN pop USING (person_id)
-            LEFT JOIN workday_calendar c ON c.day = w.work_date
             WHERE {d_sql}
             GROUP BY ALL
         ),

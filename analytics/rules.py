@@ -259,25 +259,32 @@ def good_quota_table(con: duckdb.DuckDBPyConnection, filters: Filters, cfg: Rule
         ORDER BY q.period, p.unit
     """, params + period_params).df()
     share = cfg.good_quota_max_share
-    frame["quota"] = [quota(share, n) for n in frame["rated"]]
+    rated = frame["rated"].tolist()
+    by_size = {n: quota(share, n) for n in set(rated)}  # the exact arithmetic once per distinct size
+    frame["quota"] = pd.Series([by_size[n] for n in rated], index=frame.index, dtype="int64")
     frame["excess"] = frame["good"] - frame["quota"]
     frame["breach"] = frame["excess"] > 0
     frame["small"] = frame["rated"] < min_group
     frame["share"] = [g / n if n else float("nan") for g, n in zip(frame["good"], frame["rated"], strict=True)]
-    frame["detail"] = [
-        _good_quota_sentence(r, share) for r in frame.itertuples(index=False)
-    ]
+    frame["detail"] = _good_quota_sentences(frame, share)
     return frame
 
 
-def _good_quota_sentence(r, share: float) -> str:
-    unc = f"（另有不确定等次 {r.uncertain} 人不计入）" if r.uncertain else ""
-    product = float(Fraction(repr(float(share))) * r.rated)
-    base = (f"{r.period}「{r.unit}」参加评定 {r.rated} 人{unc}，好等次 {r.good} 人，"
-            f"名额 {r.quota} 人（{_share_text(share)} × {r.rated} = {product:.1f}，向下取整）")
-    if r.good > r.quota:
-        return base + f"，超出 {r.good - r.quota} 人。"
-    return base + "，未超出。"
+def _good_quota_sentences(frame: pd.DataFrame, share: float) -> list[str]:
+    """The evidence sentence of every unit-quarter, e.g. 2025Q1「甲局」参加评定 7 人，好等次 3 人，
+    名额 2 人（40% × 7 = 2.8，向下取整），超出 1 人。 The quota arithmetic is written once per distinct size."""
+    share_text = _share_text(share)
+    exact = Fraction(repr(float(share)))
+    arithmetic = {n: f"{share_text} × {n} = {float(exact * n):.1f}" for n in set(frame["rated"].tolist())}
+    out = []
+    for period, unit, rated, uncertain, good, q in zip(
+            frame["period"].tolist(), frame["unit"].tolist(), frame["rated"].tolist(), frame["uncertain"].tolist(),
+            frame["good"].tolist(), frame["quota"].tolist(), strict=True):
+        unc = f"（另有不确定等次 {uncertain} 人不计入）" if uncertain else ""
+        end = f"，超出 {good - q} 人。" if good > q else "，未超出。"
+        out.append(f"{period}「{unit}」参加评定 {rated} 人{unc}，好等次 {good} 人，"
+                   f"名额 {q} 人（{arithmetic[rated]}，向下取整）{end}")
+    return out
 
 
 def excellent_quota_table(con: duckdb.DuckDBPyConnection, filters: Filters, cfg: RuleConfig,
@@ -300,24 +307,31 @@ def excellent_quota_table(con: duckdb.DuckDBPyConnection, filters: Filters, cfg:
     """, params + year_params).df()
     frame["share_limit"] = [cfg.excellent_share_for(u) for u in frame["unit"]]
     frame["approved"] = [u in cfg.excellent_quota_approved_units for u in frame["unit"]]
-    frame["quota"] = [quota(s, n) for s, n in zip(frame["share_limit"], frame["graded"], strict=True)]
+    pairs = list(zip(frame["share_limit"].tolist(), frame["graded"].tolist(), strict=True))
+    by_pair = {pair: quota(*pair) for pair in set(pairs)}  # the exact arithmetic once per (share, size)
+    frame["quota"] = pd.Series([by_pair[pair] for pair in pairs], index=frame.index, dtype="int64")
     frame["excess"] = frame["excellent"] - frame["quota"]
     frame["breach"] = frame["excess"] > 0
     frame["small"] = frame["graded"] < min_group
     frame["share"] = [e / n if n else float("nan") for e, n in zip(frame["excellent"], frame["graded"], strict=True)]
-    frame["detail"] = [_excellent_quota_sentence(r) for r in frame.itertuples(index=False)]
+    frame["detail"] = _excellent_quota_sentences(frame, pairs)
     return frame
 
 
-def _excellent_quota_sentence(r) -> str:
-    und = f"（另有不定等次 {r.undetermined} 人不计入）" if r.undetermined else ""
-    approved = "经批准的" if r.approved else ""
-    product = float(Fraction(repr(float(r.share_limit))) * r.graded)
-    base = (f"{r.year} 年度「{r.unit}」确定年度等次 {r.graded} 人{und}，优秀 {r.excellent} 人，"
-            f"{approved}名额 {r.quota} 人（{_share_text(r.share_limit)} × {r.graded} = {product:.1f}，向下取整）")
-    if r.excellent > r.quota:
-        return base + f"，超出 {r.excellent - r.quota} 人。"
-    return base + "，未超出。"
+def _excellent_quota_sentences(frame: pd.DataFrame, pairs: list[tuple[float, int]]) -> list[str]:
+    """The evidence sentence of every unit-year; the quota arithmetic written once per (share, size)."""
+    arithmetic = {(share, n): f"{_share_text(share)} × {n} = {float(Fraction(repr(float(share))) * n):.1f}"
+                  for share, n in set(pairs)}
+    out = []
+    for year, unit, graded, undetermined, excellent, approved, q, pair in zip(
+            frame["year"].tolist(), frame["unit"].tolist(), frame["graded"].tolist(),
+            frame["undetermined"].tolist(), frame["excellent"].tolist(), frame["approved"].tolist(),
+            frame["quota"].tolist(), pairs, strict=True):
+        und = f"（另有不定等次 {undetermined} 人不计入）" if undetermined else ""
+        end = f"，超出 {excellent - q} 人。" if excellent > q else "，未超出。"
+        out.append(f"{year} 年度「{unit}」确定年度等次 {graded} 人{und}，优秀 {excellent} 人，"
+                   f"{'经批准的' if approved else ''}名额 {q} 人（{arithmetic[pair]}，向下取整）{end}")
+    return out
 
 
 def excellent_people(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -375,7 +389,7 @@ def _person_breaches(people: pd.DataFrame, cfg: RuleConfig) -> tuple[list[dict],
     missing = len(people) - len(with_quarters)
     if cfg.excellent_with_general_enabled:
         tally["excellent_with_general"] = (len(with_quarters), missing)
-        for r in with_quarters.itertuples(index=False):
+        for r in with_quarters[with_quarters["low"] > 0].itertuples(index=False):
             if r.low > 0:
                 add("excellent_with_general", r,
                     f"{r.person_id} {r.year} 年度评为优秀，但当年平时考核有 {r.low} 个季度为一般或较差"
@@ -383,7 +397,7 @@ def _person_breaches(people: pd.DataFrame, cfg: RuleConfig) -> tuple[list[dict],
     if cfg.excellent_low_average_enabled:
         has_avg = people[people["avg_score"].notna()]
         tally["excellent_low_average"] = (len(has_avg), len(people) - len(has_avg))
-        for r in has_avg.itertuples(index=False):
+        for r in has_avg[has_avg["avg_score"] < threshold - _EPS].itertuples(index=False):
             if r.avg_score < threshold - _EPS:
                 basis = (f"{r.scored} 个季度得分的平均" if r.avg_source == "平时考核结果"
                          else "年度结果中填报的平时平均分")
@@ -393,7 +407,8 @@ def _person_breaches(people: pd.DataFrame, cfg: RuleConfig) -> tuple[list[dict],
     if cfg.excellent_without_good_enabled:
         checkable = with_quarters[with_quarters["rated"] > 0]
         tally["excellent_without_good"] = (len(checkable), len(people) - len(checkable))
-        for r in checkable.itertuples(index=False):
+        short = checkable["good"] < (checkable["rated"] / 2 if min_good == HALF else min_good)
+        for r in checkable[short].itertuples(index=False):
             needed = r.rated / 2 if min_good == HALF else min_good
             if r.good < needed:
                 need_text = (f"评定季度数的一半（{r.rated} 个季度的一半，即 {needed:g} 次）"

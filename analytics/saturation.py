@@ -13,8 +13,10 @@ Decisions (see docs/metrics/saturation.md):
   filtered population with neither kind of row are counted apart (``Saturation.absent``).
 * A group (处室 or unit) with fewer than ``min_group`` people shows 样本过少 instead of its rates.
 
-Everything is aggregated in DuckDB from the ``worklog_daily`` pre-aggregate and the calendar; only
-per-person (or smaller) results come back to pandas.
+Everything is aggregated in DuckDB from the ``worklog_monthly`` pre-aggregate (hours and logged
+working days per person and month; its months start on the 1st, like every range here), the calendar,
+and ``worklog_daily`` for the hours on non-working days only; only per-person (or smaller) results
+come back to pandas.
 """
 
 from __future__ import annotations
@@ -125,15 +127,19 @@ def _person_months_sql(f: Filters, month: dt.date | None = None,
         WHERE day >= ? AND day < ? AND {cal_clause}
         GROUP BY 1
     ),
-    logs AS (
-        SELECT d.person_id, date_trunc('month', d.work_date)::DATE AS month,
-               sum(d.hours) AS hours,
-               count(*) FILTER (WHERE c.is_workday) AS logged_workdays,
-               coalesce(sum(d.hours) FILTER (WHERE NOT c.is_workday), 0) AS offday_hours
+    offdays AS (
+        SELECT d.person_id, date_trunc('month', d.work_date)::DATE AS month, sum(d.hours) AS offday_hours
         FROM worklog_daily d
-        JOIN workday_calendar c ON c.day = d.work_date
+        JOIN workday_calendar c ON c.day = d.work_date AND NOT c.is_workday
         WHERE d.work_date >= ? AND d.work_date < ? {only.format(col="d.person_id")}
         GROUP BY ALL
+    ),
+    logs AS (
+        SELECT w.person_id, w.month, w.hours, w.logged_workdays,
+               coalesce(o.offday_hours, 0) AS offday_hours
+        FROM worklog_monthly w
+        LEFT JOIN offdays o ON o.person_id = w.person_id AND o.month = w.month
+        WHERE w.month >= ? AND w.month < ? {only.format(col="w.person_id")}
     ),
     mon AS (
         SELECT m.person_id, date_trunc('month', m.month)::DATE AS month,
@@ -157,7 +163,7 @@ def _person_months_sql(f: Filters, month: dt.date | None = None,
     JOIN pop ON pop.person_id = coalesce(l.person_id, m.person_id)
     WHERE mo.workdays > 0
     """
-    return sql, [*pop_params, lo, hi, *cal_params, lo, hi, lo, hi]
+    return sql, [*pop_params, lo, hi, *cal_params, lo, hi, lo, hi, lo, hi]
 
 
 @contextmanager
@@ -190,8 +196,8 @@ def available_months(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[list[d
             WHERE day >= ? AND day < ? AND {cal_clause} AND is_workday
         ),
         found AS (
-            SELECT DISTINCT date_trunc('month', work_date)::DATE AS month, true AS has_logs
-            FROM worklog_daily WHERE work_date >= ? AND work_date < ? {only.format(col="person_id")}
+            SELECT DISTINCT month, true AS has_logs
+            FROM worklog_monthly WHERE month >= ? AND month < ? {only.format(col="person_id")}
             UNION ALL
             SELECT DISTINCT date_trunc('month', month)::DATE, false
             FROM monthly WHERE month >= ? AND month < ? {only.format(col="person_id")}

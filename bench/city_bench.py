@@ -64,8 +64,7 @@ import import_bench  # noqa: E402
 import pandas as pd  # noqa: E402
 import pandas_baselines  # noqa: E402
 
-from analytics import demo, importer, store  # noqa: E402
-from analytics.config import Settings  # noqa: E402
+from analytics import demo, store  # noqa: E402
 from analytics.filters import Filters  # noqa: E402
 from analytics.page_analytics import PAGES  # noqa: E402
 
@@ -691,26 +690,13 @@ def time_import(rows: int, runs: int, workdir: Path) -> ImportResult:
     work = workdir / "import"
     work.mkdir()
     roster, utf8, gb = import_bench.make_files(work, rows)
-    base_store = work / "base.duckdb"
-    con = store.connect(base_store)
-    loaded = importer.import_files(con, [roster], Settings(db_path=base_store, id_hash_key=b"bench"))[0]
-    assert loaded.status == "loaded", loaded.errors[:3]
-    con.close()
+    base_store = import_bench.base_store_with_roster(work, roster)
 
     def read_csv() -> None:
-        c = duckdb.connect()
-        c.execute("CREATE TABLE logs AS SELECT * FROM read_csv(?)", [str(utf8)])
-        assert c.execute("SELECT count(*) FROM logs").fetchall()[0][0] == rows
-        c.close()
+        import_bench.read_csv_once(utf8, rows)
 
     def ours() -> None:
-        target = work / "run.duckdb"
-        target.unlink(missing_ok=True)
-        shutil.copy(base_store, target)
-        c = store.connect(target)
-        result = importer.import_files(c, [gb], Settings(db_path=target, id_hash_key=b"bench"))[0]
-        assert result.status == "loaded" and result.rows == rows, (result.status, result.errors[:3])
-        c.close()
+        import_bench.import_once(base_store, gb, rows)
 
     first_base, first_ours = import_bench.timed(read_csv), import_bench.timed(ours)
     base_times, our_times = [], []

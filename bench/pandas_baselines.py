@@ -14,7 +14,7 @@ worthless.
   overall share p0 and the exact binomial P(X ≥ x | n, p0). Ours: ``grade_spread.grade_spread``,
   which also computes the funnel limits, overdispersion, shrinkage and the unit summary.
 * monthly saturation per person: hours per person-month from the raw logs ÷ (working days × 8).
-  Ours: ``saturation.person_months`` (reads the ``worklog_daily`` pre-aggregate; also computes
+  Ours: ``saturation.person_months`` (reads the ``worklog_monthly`` pre-aggregate; also computes
   coverage, off-day hours and the monthly reconciliation columns).
 * rater leniency: each non-self rating minus the mean of the other non-self raters of the same
   person and quarter; per rater the mean, its SE and the ±5 points / 3 SE flags. Ours:

@@ -98,9 +98,12 @@ blocks.table(gs.shrunk_table(result, period), f"收缩比例排名_{period}", "g
 
 # --- grade mix -----------------------------------------------------------------------------------
 st.subheader("各单位等次构成")
+_, left_out = gs.heatmap_rows(result)
 blocks.chart(
     gs.heatmap_figure(result),
-    "每行一个单位（所选季度合计），格中数字是各等次所占比例，颜色是与第一行“全部单位”相比多（红）或少（蓝）多少个百分点。",
+    "每行一个单位（所选季度合计），格中数字是各等次所占比例，颜色是与第一行“全部单位”相比多（红）或少（蓝）多少个百分点。"
+    + (f"单位太多，图中只画等次构成与总体差别最大的 {gs.HEATMAP_MAX_UNITS} 个单位（各等次比例与总体之差的绝对值之和最大），"
+       f"其余 {left_out} 个单位和人数过少的单位见下表。" if left_out else ""),
     "gs-heatmap",
 )
 blocks.table(gs.mix_table(result), "等次构成", "gs-mix-table")

@@ -239,6 +239,17 @@ def test_unit_quarters_on_four_units(four):
     ]
     assert gs.mix_table(result)["单位"].tolist() == ["全部单位", "丁局", "丙局", "甲局", "乙局"]  # small units last
     assert list(gs.heatmap_figure(result).data[0].y) == ["全部单位", "丁局", "丙局", "甲局", "乙局"]
+    assert gs.heatmap_rows(result) == (["全部单位", "丁局", "丙局", "甲局", "乙局"], 0)
+    # capped (city scale): the units whose mix is farthest from the overall one (sum of |differences|),
+    # in the table's order; the small unit 乙局 is left to the table
+    shares = result.mix.set_index("unit")[["好", "较好", "一般", "较差"]]
+    distance = (shares - shares.loc["全部单位"]).abs().sum(axis=1).drop(["全部单位", "乙局"])
+    farthest = set(distance.sort_values(ascending=False).index[:2])
+    rows, left_out = gs.heatmap_rows(result, limit=2)
+    assert rows == ["全部单位"] + [u for u in ["丁局", "丙局", "甲局"] if u in farthest] and left_out == 2
+    assert "丁局" in farthest  # 100 % 好
+    capped = gs.heatmap_figure(result, limit=2)
+    assert list(capped.data[0].y) == rows and "其余 2 个见下表" in capped.layout.title.text
     mix = gs.mix_table(result).set_index("单位")
     assert mix.loc["全部单位"].tolist() == [170, "49.4%", "48.2%", "1.2%", "1.2%"]
     assert mix.loc["乙局", "好"] == "样本过少" and mix.loc["甲局", "一般"] == "10.0%"

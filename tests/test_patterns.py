@@ -148,18 +148,48 @@ def test_rotation_on_the_fixture(small):
     # every person exactly one 好 of 4: variance 0; p = 8/32 = 0.25, expected 4 × 0.25 × 0.75 = 0.75
     assert (r["people"], r["observed_var"], r["expected_var"], r["index"]) == (8, 0.0, 0.75, 0.0)
     # exact P(variance 0) when each quarter's two 好 go to random pairs: 8!/(2!^4) / C(8,2)^4 = 2520/614656
+    # = 0.0041. The sequential test flags at alpha = 0.01 unless 10 of its first 1,000 simulations hit
+    # (Poisson(4.1) ≥ 10: under 1 %); its p-value is either h/L with L ≥ 1,000 or (hits + 1)/2,000 ≤ 0.005.
     exact = 2520 / math.comb(8, 2) ** 4
-    assert r["p_even"] == pytest.approx(exact, abs=0.004) and r["p_even"] < patterns.ROTATION_ALPHA
-    assert bool(r["flagged"])
+    assert exact == pytest.approx(0.0041, abs=1e-4)
+    assert r["p_even"] < patterns.ROTATION_ALPHA and bool(r["flagged"])
+    assert r["p_even"] == pytest.approx(exact, abs=0.006)
     f = rot.loc[("固局", 2024)]
     # F7 is not rated all year: 7 people, X = 4 4 0 0 0 0 0; p = 8/28; var = 32/7 − (8/7)² = 160/49;
     # expected 4 × 2/7 × 5/7 = 40/49; index 4
     assert f["people"] == 7
     assert f["observed_var"] == pytest.approx(160 / 49) and f["expected_var"] == pytest.approx(40 / 49)
     assert f["index"] == pytest.approx(4.0) and not bool(f["flagged"])
-    # the same pair every quarter: exact P = 1/C(7,2)^3; the Monte Carlo floor is 1/(n_perm + 1)
-    assert f["p_concentrated"] == pytest.approx(1 / (patterns.ROTATION_PERMUTATIONS + 1))
+    # the same pair every quarter: exact P = 1/C(7,2)^3; the 偏集中 p-value's floor is 1/(199 + 1)
+    assert f["p_concentrated"] == pytest.approx(1 / (patterns.ROTATION_CONCENTRATED_MAX + 1))
+    # no hand-out can be more concentrated: every simulation is ≤ observed, so the sequential test stops
+    # at the 10th simulation with p = 10/10
     assert f["p_even"] == 1.0
+
+
+def test_rotation_p_values_do_not_depend_on_the_selection(small):
+    """Unit-years with the same null share a stream seeded by that null, not by the selection."""
+    everything = patterns.rotation(patterns.person_years(small, Filters())).set_index(["unit", "year"])
+    one = patterns.rotation(patterns.person_years(small, Filters(units=("轮局",)))).set_index(["unit", "year"])
+    pd.testing.assert_series_equal(everything.loc[("轮局", 2024)], one.loc[("轮局", 2024)])
+
+
+def test_sequential_p_value_by_hand():
+    """Besag & Clifford (1991): stop at the h-th hit (p = h/L), else (hits + 1)/(n_max + 1) at n_max."""
+    hits = np.array([0, 1, 0, 0, 1, 0, 1, 1, 0], dtype=bool)  # hits at simulations 2, 5, 7, 8
+    assert patterns.sequential_p(hits, h=3, n_max=9) == pytest.approx(3 / 7)  # stopped at the 3rd hit
+    assert patterns.sequential_p(hits[:6], h=3, n_max=9) is None  # 2 hits in 6: not settled yet
+    assert patterns.sequential_p(hits, h=5, n_max=9) == pytest.approx(5 / 10)  # 4 hits in all 9: (4+1)/10
+    assert patterns.sequential_p(hits, h=None, n_max=9) == pytest.approx(5 / 10)  # the fixed-size test
+    assert patterns.sequential_p(np.zeros(9, dtype=bool), h=3, n_max=9) == pytest.approx(1 / 10)
+    assert patterns.sequential_p(np.ones(3, dtype=bool), h=3, n_max=9) == 1.0
+    # at h = 10, n_max = 1999: p < 0.01 exactly when at most 9 of the first 1,000 simulations hit
+    at_1000 = np.zeros(1999, dtype=bool)
+    at_1000[[*range(9), 999]] = True  # the 10th hit is simulation 1,000: p = 10/1000, not below 0.01
+    assert patterns.sequential_p(at_1000, 10, 1999) == pytest.approx(0.01)
+    at_1001 = np.zeros(1999, dtype=bool)
+    at_1001[[*range(9), 1000]] = True
+    assert patterns.sequential_p(at_1001, 10, 1999) < 0.01
 
 
 def exact_p_even(good: np.ndarray) -> float:
@@ -181,11 +211,47 @@ def test_rotation_p_value_agrees_with_exact_enumeration():
     # 6 people; quarterly 好 counts 1, 2, 2, 1 → 6 × 15 × 15 × 6 = 8,100 ways; a fairly even hand-out
     good = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], dtype=bool)
     exact = exact_p_even(good)
-    test = patterns.rotation_test(good, n_perm=19_999, seed=7)
+    # the simulated null itself, checked with the fixed-size test (every simulation counted)
+    test = patterns.rotation_test(good, n_perm=19_999, seed=7, hits=None)
     se = math.sqrt(exact * (1 - exact) / 19_999)
     assert abs(test.p_even - exact) < 4 * se + 1e-4
+    # the sequential test on the same null: stopped at the 10th hit, p = 10/L, a rougher estimate
+    # (relative error about 1/√10) of the same exact value
+    sequential = patterns.rotation_test(good, seed=7)
+    assert sequential.p_even == pytest.approx(exact, rel=0.8)
     assert test.observed_var == pytest.approx(good.sum(axis=1).var())
     assert test.permutation_var == pytest.approx(sum(k / 6 * (1 - k / 6) for k in (1, 2, 2, 1)))
+
+
+def test_sequential_rule_keeps_the_false_alarm_rate_on_an_exact_null():
+    """Under the null, P(flag) ≤ alpha: computed exactly for the 6-person example, from the exact null
+    distribution of the variance (8,100 equally likely hand-outs) and the sequential rule's rejection
+    probability given each hand-out's exact tail probability q (no simulation)."""
+    good = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], dtype=bool)
+    n = good.shape[0]
+    subsets = [list(itertools.combinations(range(n), int(k))) for k in good.sum(axis=0)]
+    variances = []
+    for choice in itertools.product(*subsets):
+        x = np.zeros(n)
+        for chosen in choice:
+            x[list(chosen)] += 1
+        variances.append(round(float(x.var()), 9))
+    values, counts = np.unique(variances, return_counts=True)
+    prob = counts / counts.sum()
+    q = np.cumsum(prob)  # q[i] = P(variance ≤ values[i]): a simulation "hits" with this probability
+
+    def binom_cdf(k: int, trials: int, p: float) -> float:
+        return sum(math.comb(trials, j) * p ** j * (1 - p) ** (trials - j) for j in range(k + 1))
+
+    h, n_max = patterns.ROTATION_HITS, patterns.ROTATION_PERMUTATIONS
+    for alpha in (0.01, 0.05):
+        # p = h/L < alpha exactly when the h-th hit comes after simulation h/alpha, i.e. at most h − 1 hits
+        # in the first h/alpha; without a stop p = (hits + 1)/(n_max + 1) ≤ h/(n_max + 1) < alpha as well
+        first = round(h / alpha)
+        assert patterns.sequential_p(np.r_[np.ones(h - 1), np.zeros(first - h), 1.0].astype(bool), h, n_max) \
+            == pytest.approx(alpha)  # the h-th hit at simulation h/alpha: p = alpha, not below
+        reject = sum(pv * binom_cdf(h - 1, first, float(qv)) for pv, qv in zip(prob, q, strict=True))
+        assert reject <= alpha
 
 
 def test_rotation_is_reproducible():

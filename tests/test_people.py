@@ -8,6 +8,7 @@ import pytest
 from apptools import empty_combination, shown_formats
 from streamlit.testing.v1 import AppTest
 
+from analytics import store
 from analytics.filters import Filters
 from analytics.people import person_history, unit_people
 
@@ -36,6 +37,7 @@ def small(con):
                                          ('P1', DATE '2025-01-05', 2, 1);
         INSERT INTO monthly VALUES ('P1', DATE '2025-01-01', 10, 9, '较饱满', '好', 1);
     """)
+    store.refresh_worklog_monthly(con)  # what the importer does after writing logs
     return con
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import pilots
+from analytics import pilots, store
 from analytics.demo import PLANTED
 from analytics.filters import Filters
 from analytics.registry import REPORTS, ReportArgs, ReportError
@@ -159,6 +159,7 @@ def test_log_coverage_and_saturation(con):
         INSERT INTO worklog_daily VALUES ('L1', DATE '2025-01-02', 8, 1), ('L1', DATE '2025-01-03', 6, 2),
             ('L1', DATE '2025-01-05', 2, 1), ('L2', DATE '2025-01-02', 4, 1), ('L7', DATE '2025-01-03', 8, 1);
     """)
+    store.refresh_worklog_monthly(con)  # what the importer does after writing logs
     row = pilots.unit_quarters(con, Filters()).set_index(["unit", "period"]).loc[("己局", "2025Q1")]
     assert (row["n_expected"], row["n_logging"], row["n_rated"]) == (6, 3, 5)
     assert row["log_coverage"] == pytest.approx(4 / 12)

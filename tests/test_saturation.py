@@ -112,6 +112,7 @@ def small(con):
     ]
     for statement in sql:
         con.execute(statement)
+    store.refresh_worklog_monthly(con)  # what the importer does after writing logs
     return con
 
 
