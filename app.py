@@ -36,7 +36,7 @@ pages = {"分析": analysis, "详情": detail, "数据": data}
 scope = signin.gate(pages)  # draws the sign-in form and stops here until the user has signed in
 # Pages only administrators may open are not in the navigation of anyone else, so their URLs lead nowhere.
 page = st.navigation({k: [p for p in v if scope.is_admin or p.url_path not in common.ADMIN_PAGES]
-                      for k, v in pages.items()})
+                      for k, v in pages.items()}, expanded=True)  # every page in view, no "View 3 more"
 signin.sidebar(scope)
 sidebar.render()
 st.sidebar.caption("考核分析看板 · 平时考核与年度考核数据分析")

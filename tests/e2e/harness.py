@@ -7,7 +7,6 @@ No pytest in here, so ``screenshots.py`` can use it as a plain script.
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -230,14 +229,10 @@ def sidebar(page: Page) -> Locator:
 
 
 def page_nav_labels(page: Page) -> list[str]:
-    """The page names the sidebar navigation offers."""
-    nav = page.locator("[data-testid='stSidebarNav']")
-    nav.wait_for()
-    more = nav.get_by_text(re.compile(r"^View \d+ more$"))
-    if more.count():
-        more.click()
-    return [t.strip() for t in nav.locator("a [data-testid='stSidebarNavLink'] span, a span").all_inner_texts()
-            if t.strip()]
+    """The page names the sidebar navigation offers (app.py keeps it expanded: no "View N more")."""
+    links = page.locator("[data-testid='stSidebarNav'] a[data-testid='stSidebarNavLink']")
+    links.first.wait_for()
+    return [t.split("\n")[-1].strip() for t in links.all_inner_texts()]
 
 
 def h1(page: Page) -> list[str]:
