@@ -114,6 +114,8 @@ def start_app(workdir: Path, timeout_s: float = 90, attempts: int = 3,
     is already there) and wait until its health endpoint answers. The accounts file holds ``ADMIN``
     and ``accounts`` (name -> (password, role, districts)). Raises RuntimeError with the log if it
     never answers."""
+    if str(ROOT) not in sys.path:  # screenshots.py runs this as a plain script
+        sys.path.insert(0, str(ROOT))
     from analytics import users
 
     workdir.mkdir(parents=True, exist_ok=True)
