@@ -22,8 +22,10 @@ class Coverage:
 
 
 _RANGES = {
-    "units": "SELECT count(*) FILTER (WHERE NOT auto)::VARCHAR || ' 个（另有 ' || "
-             "count(*) FILTER (WHERE auto)::VARCHAR || ' 个仅有名称）' FROM units",
+    # "62 个", or "62 个（另有 3 个仅有名称）" when results named units the roster does not have
+    "units": "SELECT count(*) FILTER (WHERE NOT auto)::VARCHAR || ' 个' || "
+             "CASE WHEN count(*) FILTER (WHERE auto) > 0 THEN '（另有 ' || "
+             "count(*) FILTER (WHERE auto)::VARCHAR || ' 个仅有名称）' ELSE '' END FROM units",
     "people": "SELECT count(DISTINCT unit)::VARCHAR || ' 个单位' FROM people",
     "quarterly": "SELECT min(period) || ' 至 ' || max(period) FROM quarterly",
     "ratings": "SELECT min(period) || ' 至 ' || max(period) FROM ratings",
