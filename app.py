@@ -45,4 +45,4 @@ signin.desktop_notice()
 common.start_page()
 with router.routing():
     page.run()
-common.export_page_button(page.title, sidebar.current().describe())
+common.export_page_button(page.title, common.export_filters_text(sidebar.current(), scope))

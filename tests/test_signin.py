@@ -128,6 +128,16 @@ def test_a_district_leader_sees_only_the_district_and_no_admin_pages(real_app):
     assert len(at.get("download_button")) >= 2
 
 
+def test_a_scoped_workbook_states_the_accounts_scope():
+    from analytics.access import Scope
+    from analytics.filters import Filters
+    from ui.common import export_filters_text
+
+    leader = Scope("leader", districts=(DISTRICT,), user="lead1")
+    assert export_filters_text(Filters(years=(2025,)), leader) == "年度：2025；账号可见范围：地区：东湖区"
+    assert export_filters_text(Filters(years=(2025,)), Scope("admin")) == "年度：2025"
+
+
 def test_a_crafted_url_for_another_districts_unit_shows_nothing_of_it(real_app):
     at = start({"unit": "西岭区财政局", "district": "西岭区"})
     sign_in(at, "lead1")

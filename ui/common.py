@@ -181,6 +181,11 @@ def method(text: str) -> None:
     st.session_state[PAGE_METHOD] = text
 
 
+def export_filters_text(filters: Any, who: Scope) -> str:
+    """The filters in words for an export; a scoped user's file also says it covers only the grants."""
+    return filters.describe() + ("" if who.everything else f"；账号可见范围：{who.describe()}")
+
+
 def export_page_button(title: str, filters_text: str) -> None:
     """「导出本页」in the sidebar: one workbook with every table the page showed."""
     tables = list(st.session_state.get(PAGE_TABLES, []))
