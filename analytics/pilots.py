@@ -314,7 +314,7 @@ class PilotAnalysis:
 
 
 METHOD = ("以单位-季度为分析单元，按各联系点加入季度分组做双重差分（联系点加入前后的变化减去非联系点单位同期的变化），"
-          f"以单位为整群有放回重抽样 {BOOTSTRAP_REPS} 次（固定随机种子）取 95% 百分位区间。")
+          f"以单位为整群有放回重抽样 {BOOTSTRAP_REPS:,} 次（固定随机种子）取 95% 百分位区间。")
 
 
 def analyse(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5,
@@ -536,9 +536,9 @@ def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: in
         direction = "提高" if row["did"] > 0 else "下降"
         out.append(Finding(
             page=PAGE, title=f"联系点单位加入后{label}{direction}",
-            detail=(f"{int(row['pilot_units'])} 个联系点单位从 {fmt_value(metric, row['pilot_before'])} 变为 "
+            detail=(f"{int(row['pilot_units'])} 个联系点单位从 {fmt_value(metric, row['pilot_before'])}变为 "
                     f"{fmt_value(metric, row['pilot_after'])}，同期 {int(row['other_units'])} 个其他单位从 "
-                    f"{fmt_value(metric, row['other_before'])} 变为 {fmt_value(metric, row['other_after'])}；"
+                    f"{fmt_value(metric, row['other_before'])}变为 {fmt_value(metric, row['other_after'])}；"
                     f"双重差分 {fmt_value(metric, row['did'], signed=True)}，单位整群自助法 95% 区间 "
                     f"{fmt_value(metric, row['ci_low'], signed=True)} 至 "
                     f"{fmt_value(metric, row['ci_high'], signed=True)}。"),

@@ -546,7 +546,7 @@ def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: in
             what = "单位年度" if rule == "excellent_quota" else "单位季度"
             findings.append(Finding(
                 PAGE, f"{len(sub)} 个{what}{RULE_LABELS[rule]}",
-                f"涉及 {sub['unit'].nunique()} 个单位，例如{sub.iloc[0]['detail']}", len(sub)))
+                f"涉及 {sub['unit'].nunique()} 个单位，例如 {sub.iloc[0]['detail']}", len(sub)))
     return findings[:3]
 
 
