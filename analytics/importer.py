@@ -743,6 +743,8 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
         _create_missing_units(cur, batch_id, result)
     if table == "worklogs":
         refresh_worklog_daily(cur, "SELECT DISTINCT person_id, work_date FROM new_rows")
+    if table == "ratings":  # replaced rows share their person-quarters with new rows
+        store.refresh_rating_gaps(cur, "SELECT person_id, period FROM new_rows")
     return int(inserted), int(replaced)
 
 
@@ -874,6 +876,12 @@ def _undo(cur: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> str:
             SELECT DISTINCT person_id, work_date FROM worklogs WHERE batch_id = ?
             UNION SELECT DISTINCT person_id, work_date FROM worklogs__replaced WHERE replaced_by = ?
         """, [batch_id, batch_id])
+        cur.execute("DROP TABLE IF EXISTS undo_rating_keys")
+        cur.execute("""
+            CREATE TEMP TABLE undo_rating_keys AS
+            SELECT DISTINCT person_id, period FROM ratings WHERE batch_id = ?
+            UNION SELECT DISTINCT person_id, period FROM ratings__replaced WHERE replaced_by = ?
+        """, [batch_id, batch_id])
         removed = restored = 0
         for table in store.KIND_TABLES.values():
             cols = ", ".join(table_columns(cur, table))
@@ -886,6 +894,7 @@ def _undo(cur: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> str:
             cur.execute(f"DELETE FROM {table}__replaced WHERE replaced_by = ? OR batch_id = ?",
                         [batch_id, batch_id])
         refresh_worklog_daily(cur, "SELECT * FROM undo_days")
+        store.refresh_rating_gaps(cur, "SELECT * FROM undo_rating_keys")
         cur.execute("UPDATE import_batch SET undone_at = ?, undone_by = ? WHERE batch_id = ?",
                     [dt.datetime.now(), user, batch_id])
     tail = f"，恢复了被它替换的 {restored} 行" if restored else ""

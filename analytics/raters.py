@@ -51,34 +51,19 @@ def _gaps_cte(filters: Filters, only_rater: str | None = None) -> tuple[str, lis
     """
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("r.period")
-    if only_rater is not None:  # only the person-quarters this rater rated (the rest cannot matter)
-        period_sql += " AND (r.person_id, r.period) IN (SELECT person_id, period FROM ratings WHERE rater = ?)"
+    if only_rater is not None:  # only this rater's ratings (the others' mean is stored with each)
+        period_sql += " AND r.rater = ?"
         period_params = [*period_params, only_rater]
+    # The others' mean of every rating is kept by the importer in ``rating_gaps``
+    # (store.refresh_rating_gaps); it depends only on the ratings of the same person-quarter, so
+    # selecting whole person-quarters here gives the same numbers as computing it afresh.
     sql = f"""
         WITH pop AS ({pop_sql}),
-        r AS (
-            SELECT r.person_id, r.rater, r.rater_type, r.period, r.score,
-                   (r.rater_type = '{SELF_TYPE}' OR r.rater = r.person_id) AS is_self
-            FROM ratings r JOIN pop USING (person_id)
-            WHERE {period_sql}
-        ),
-        target AS (
-            SELECT person_id, period, sum(score) AS s, count(*) AS n
-            FROM r WHERE NOT is_self GROUP BY ALL
-        ),
-        by_rater AS (
-            SELECT person_id, period, rater, sum(score) AS s, count(*) AS n
-            FROM r WHERE NOT is_self GROUP BY ALL
-        ),
         gaps AS (
-            SELECT r.*,
-                   coalesce(t.n, 0) - coalesce(b.n, 0) AS n_others,
-                   (t.s - coalesce(b.s, 0)) / NULLIF(coalesce(t.n, 0) - coalesce(b.n, 0), 0) AS others_mean,
-                   r.score - others_mean AS diff
-            FROM r
-            LEFT JOIN target t USING (person_id, period)
-            LEFT JOIN by_rater b ON NOT r.is_self AND b.person_id = r.person_id
-                                    AND b.period = r.period AND b.rater = r.rater
+            SELECT r.person_id, r.rater, r.rater_type, r.period, r.score, r.is_self,
+                   r.n_others, r.others_mean, r.score - r.others_mean AS diff
+            FROM rating_gaps r JOIN pop USING (person_id)
+            WHERE {period_sql}
         )
     """
     return sql, [*pop_params, *period_params]

@@ -3,7 +3,8 @@
 One table per kind of export (see ``KIND_TABLES``), each row tagged with the import batch that
 stored it. Rows replaced by a later import move to ``<table>__replaced`` so an undo can put them
 back. ``worklog_daily`` (hours per person and day) and ``worklog_monthly`` (hours and logged days per
-person and month) are pre-aggregates kept in step by the importer, undo and the demo generator.
+person and month) and ``rating_gaps`` (every rating with the other raters' mean of the same
+person-quarter) are pre-aggregates kept in step by the importer, undo and the demo generator.
 """
 
 from __future__ import annotations
@@ -197,8 +198,29 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_V3_AUDIT)
 
 
+_V4_RATING_GAPS = """
+CREATE TABLE rating_gaps (
+    person_id   VARCHAR NOT NULL,  -- the person rated (so that access.py scopes it like ratings)
+    period      VARCHAR NOT NULL,
+    rater       VARCHAR NOT NULL,
+    rater_type  VARCHAR NOT NULL,
+    score       DOUBLE NOT NULL,
+    is_self     BOOLEAN NOT NULL,  -- 自评, or the rater is the person rated
+    n_others    BIGINT NOT NULL,   -- non-self ratings of the same person-quarter by other raters
+    others_mean DOUBLE             -- their mean (NULL when there are none)
+);
+"""
+
+
+def _v4(con: duckdb.DuckDBPyConnection) -> None:
+    """Ratings pre-aggregate: every rating with the mean of the other raters of the same
+    person-quarter, so that 评价人分析 does not recompute it over every rating on each visit."""
+    con.execute(_V4_RATING_GAPS)
+    refresh_rating_gaps(con)
+
+
 # Numbered migrations; each runs in its own transaction and bumps the stored version.
-MIGRATIONS = [(1, _v1), (2, _v2), (3, _v3)]
+MIGRATIONS = [(1, _v1), (2, _v2), (3, _v3), (4, _v4)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -319,6 +341,54 @@ def refresh_worklog_monthly(con: duckdb.DuckDBPyConnection, keys_sql: str | None
         {scope}
         GROUP BY ALL
         ORDER BY month, person_id
+    """)
+
+
+SELF_TYPE = "自评"
+
+
+def refresh_rating_gaps(con: duckdb.DuckDBPyConnection, keys_sql: str | None = None) -> None:
+    """Recompute ``rating_gaps`` from ``ratings``: every row, or only the person-quarters of the
+    (person_id, period) pairs a query returns.
+
+    A rating is a self-rating when its type is 自评 or the rater is the person rated. For each
+    rating, ``others_mean`` is the mean of the non-self ratings of the same person and quarter by
+    *other* raters (every rating by the same rater left out), ``n_others`` their number.
+    """
+    if keys_sql is None:
+        con.execute("DELETE FROM rating_gaps")
+        join = ""
+    else:
+        con.execute("DROP TABLE IF EXISTS rating_gap_keys")
+        con.execute(f"CREATE TEMP TABLE rating_gap_keys AS SELECT DISTINCT person_id, period FROM ({keys_sql})")
+        con.execute("""
+            DELETE FROM rating_gaps g USING rating_gap_keys k
+            WHERE g.person_id = k.person_id AND g.period = k.period
+        """)
+        join = "SEMI JOIN rating_gap_keys k ON r.person_id = k.person_id AND r.period = k.period"
+    con.execute(f"""
+        INSERT INTO rating_gaps
+        WITH r AS (
+            SELECT r.person_id, r.rater, r.rater_type, r.period, r.score,
+                   (r.rater_type = '{SELF_TYPE}' OR r.rater = r.person_id) AS is_self
+            FROM ratings r {join}
+        ),
+        target AS (
+            SELECT person_id, period, sum(score) AS s, count(*) AS n
+            FROM r WHERE NOT is_self GROUP BY ALL
+        ),
+        by_rater AS (
+            SELECT person_id, period, rater, sum(score) AS s, count(*) AS n
+            FROM r WHERE NOT is_self GROUP BY ALL
+        )
+        SELECT r.person_id, r.period, r.rater, r.rater_type, r.score, r.is_self,
+               coalesce(t.n, 0) - coalesce(b.n, 0) AS n_others,
+               (t.s - coalesce(b.s, 0)) / NULLIF(coalesce(t.n, 0) - coalesce(b.n, 0), 0) AS others_mean
+        FROM r
+        LEFT JOIN target t USING (person_id, period)
+        LEFT JOIN by_rater b ON NOT r.is_self AND b.person_id = r.person_id
+                                AND b.period = r.period AND b.rater = r.rater
+        ORDER BY r.period, r.person_id
     """)
 
 
