@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics import store
 from analytics.figures import (
     ANNUAL_GRADE_ORDER,
     FLAG_COLOR,
@@ -76,7 +77,7 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
     year_sql, year_params = filters.year_clause("a.year")
-    frame = con.execute(f"""
+    sql = f"""
         WITH pop AS ({pop_sql}),
         g AS (
             SELECT q.person_id, q.year::INTEGER AS year, q.quarter::INTEGER AS quarter, q.period, q.grade
@@ -126,10 +127,13 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
         FROM py FULL OUTER JOIN an USING (person_id, year)
         JOIN pop USING (person_id)
         ORDER BY pop.unit, person_id, year
-    """, pop_params + period_params + year_params).df()
-    for column in ("quarters", "grades"):  # numpy arrays per cell → Python lists of Python values
-        frame[column] = pd.Series([v.tolist() if hasattr(v, "tolist") else list(v) for v in frame[column]],
-                                  index=frame.index, dtype=object)
+    """
+    params = pop_params + period_params + year_params
+    # Through Arrow: the list columns come out as Python lists of Python values directly.
+    table = store.arrow(con, sql, params)
+    frame = store.arrow_frame(table.drop_columns(["quarters", "grades"]))
+    for position, column in ((4, "quarters"), (5, "grades")):
+        frame.insert(position, column, pd.Series(table.column(column).to_pylist(), index=frame.index, dtype=object))
     for column in ("low_quarters", "annual_grade", "unit", "name"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame
@@ -150,14 +154,14 @@ def grade_sequences(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
         return pd.DataFrame(columns=["人员编号", "姓名", "单位"])
     # pivoted in SQL (one row per person and quarter in the store, so max() picks that row's grade)
     cells = ", ".join(f'max(q.grade) FILTER (WHERE q.period = ?) AS "p{i}"' for i in range(len(periods)))
-    wide = con.execute(f"""
+    wide = store.frame(con, f"""
         WITH pop AS ({pop_sql})
         SELECT q.person_id AS 人员编号, coalesce(pop.name, '') AS 姓名, coalesce(pop.unit, '（未知单位）') AS 单位,
                {cells}
         FROM quarterly q JOIN pop USING (person_id)
         WHERE {period_sql} AND q.grade IS NOT NULL
         GROUP BY ALL ORDER BY 单位, 人员编号
-    """, pop_params + periods + period_params).df()
+    """, pop_params + periods + period_params)
     wide.columns = ["人员编号", "姓名", "单位", *periods]
     wide[periods] = wide[periods].astype(object).where(wide[periods].notna(), None)
     return wide

@@ -235,6 +235,43 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     return rows[0][0] if rows else None
 
 
+def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """A query's result as a pyarrow Table (through a relation: no extra copy of the rows)."""
+    relation = con.sql(sql, params=params) if params else con.sql(sql)
+    return relation.to_arrow_table()
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """A query's result as a DataFrame, fetched through Arrow: the same frame as ``.df()`` (dates and
+    timestamps as ``datetime64[us]``, DECIMAL as float64, integers and booleans with NULLs as pandas'
+    nullable types), about ten times faster on large results with string columns (``.df()`` builds
+    the strings one by one)."""
+    return arrow_frame(arrow(con, sql, params))
+
+
+def arrow_frame(table):
+    """A pyarrow Table as ``.df()`` would have given it (see ``frame``)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    out = table.to_pandas(date_as_object=False)
+    for field, column in zip(table.schema, table.columns, strict=True):
+        typ = field.type
+        if pa.types.is_date(typ) or (pa.types.is_timestamp(typ) and typ.tz is None):
+            if out[field.name].dtype != "datetime64[us]":
+                out[field.name] = out[field.name].astype("datetime64[us]")
+        elif pa.types.is_decimal(typ):
+            out[field.name] = out[field.name].astype("float64")
+        elif column.null_count and pa.types.is_integer(typ):  # .df() gives pandas' nullable integers
+            out[field.name] = out[field.name].astype(("UInt" if pa.types.is_unsigned_integer(typ) else "Int")
+                                                     + str(typ.bit_width))
+        elif column.null_count and pa.types.is_boolean(typ):
+            out[field.name] = out[field.name].astype("boolean")
+        elif (pa.types.is_string(typ) or pa.types.is_large_string(typ)) and column.null_count == len(column):
+            out[field.name] = pd.Series([None] * len(column), index=out.index, dtype=object)  # .df(): object
+    return out
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = scalar(
         con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"

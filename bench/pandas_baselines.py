@@ -138,10 +138,10 @@ def grade_spread_ours(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def saturation_ours(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    with saturation.person_months(con, Filters()) as pm:
-        return con.execute(f"""
+    with saturation.person_months(con, Filters()) as pm:  # fetched through Arrow, as the app fetches large frames
+        return store.frame(con, f"""
             SELECT person_id, month, hours, workdays, saturation, unit, raw_dept AS dept, has_logs FROM {pm}
-        """).df()
+        """)
 
 
 def leniency_ours(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
