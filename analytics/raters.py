@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics import figures
+from analytics import figures, store
 from analytics.filters import Filters
 from analytics.findings import Finding
 from analytics.registry import ReportArgs, ReportError, report
@@ -177,6 +177,31 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
     stats["compression"] = stats["sd_score"] / typical if typical and typical > 0 else np.nan
     stats["compressed"] = (stats["n_given"] >= min_ratings) & (stats["compression"] < COMPRESSION_LOW)
     return stats[_COLUMNS].reset_index(drop=True)
+
+
+LENIENCY_COLUMNS = ["rater", "k", "leniency", "sd_diff", "se", "lenient", "harsh"]
+
+
+def leniency(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: int = MIN_RATINGS) -> pd.DataFrame:
+    """Only the leniency test, one row per rater with non-self ratings: rater, k, leniency, sd_diff,
+    se, lenient, harsh; the same numbers and flags as those columns of ``rater_table`` (which adds
+    the rater's name, compression, top-score share and an example), for the report and callers that
+    need only the test."""
+    gaps, params = _gaps_cte(filters)
+    stats = store.frame(con, gaps + """
+        SELECT rater, count(diff) AS k, avg(diff) AS leniency, stddev_samp(diff) AS sd_diff
+        FROM gaps WHERE NOT is_self GROUP BY rater ORDER BY rater
+    """, params)
+    if stats.empty:
+        return pd.DataFrame({c: pd.Series(dtype=_DTYPES.get(c, float)) for c in LENIENCY_COLUMNS})
+    stats = stats.round({"leniency": 9, "sd_diff": 9})  # as rater_table rounds them
+    stats["k"] = stats["k"].astype(int)
+    stats["se"] = stats["sd_diff"] / np.sqrt(stats["k"].where(stats["k"] > 0))
+    enough = (stats["k"] >= min_ratings) & stats["se"].notna()
+    far_enough = stats["leniency"].abs() >= LENIENCY_SE * stats["se"]
+    stats["lenient"] = enough & (stats["leniency"] >= LENIENCY_POINTS) & far_enough
+    stats["harsh"] = enough & (stats["leniency"] <= -LENIENCY_POINTS) & far_enough
+    return stats[LENIENCY_COLUMNS]
 
 
 def typical_sd(raters: pd.DataFrame, min_given: int = TYPICAL_MIN_GIVEN) -> float:
@@ -665,7 +690,7 @@ def _report_filters(filters: Filters, args: ReportArgs) -> Filters:
                   "leniency 平均比同一被评价人其他评价人高的分数，lenient_flag 偏松，harsh_flag 偏严）；"
                   "可用 --year 或 --period 限定")
 def raters_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportArgs) -> pd.DataFrame:
-    r = rater_table(con, _report_filters(filters, args))
+    r = leniency(con, _report_filters(filters, args))
     out = pd.DataFrame({
         "rater": r["rater"].astype(str),
         "ratings": r["k"].astype(int),

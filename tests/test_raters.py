@@ -371,3 +371,12 @@ def test_page_with_filters_that_leave_nothing(demo_app, demo_con):
 ])
 def test_rater_choice_label(label, rater, shown):
     assert raters.choice_label(label, rater) == shown
+
+
+@pytest.mark.parametrize("filters", [Filters(), Filters(years=(2024,))])
+def test_leniency_alone_matches_the_rater_table(demo_con, filters):
+    full = raters.rater_table(demo_con.cursor(), filters)[raters.LENIENCY_COLUMNS]
+    lean = raters.leniency(demo_con.cursor(), filters)
+    pd.testing.assert_frame_equal(lean.reset_index(drop=True), full.reset_index(drop=True), check_exact=False,
+                                  atol=1e-9, rtol=0)
+    assert lean["lenient"].sum() > 0
