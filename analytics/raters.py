@@ -326,10 +326,7 @@ def agreement(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int =
     Returns (overall, by_unit). ``overall`` has targets, people, ratings, k0, icc1, icc_k; a unit
     with fewer than ``min_group`` people rated shows NaN (样本过少).
     """
-    sql, params = _icc_sql(filters, "'全部'", source)
-    overall = _icc_from_sums(con.execute(sql, params).df())
-    first = overall.iloc[0].to_dict() if len(overall) else {
-        "targets": 0, "people": 0, "ratings": 0, "k0": np.nan, "icc1": np.nan, "icc_k": np.nan}
+    first = agreement_overall(con, filters, source)
     sql, params = _icc_sql(filters, "p.unit", source)
     units = _icc_from_sums(con.execute(sql, params).df())
     units = units[units["grp"].notna()].rename(columns={"grp": "unit"})
@@ -337,6 +334,23 @@ def agreement(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int =
     units.loc[units["small"], ["icc1", "icc_k"]] = np.nan
     units = units.sort_values(["small", "icc1"], na_position="last").reset_index(drop=True)
     return first, units[["unit", "people", "targets", "ratings", "k0", "icc1", "icc_k", "small"]]
+
+
+def agreement_overall(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSource | None = None) -> dict:
+    """ICC(1) over every selected person-quarter (the first part of ``agreement``)."""
+    sql, params = _icc_sql(filters, "'全部'", source)
+    overall = _icc_from_sums(con.execute(sql, params).df())
+    return overall.iloc[0].to_dict() if len(overall) else {
+        "targets": 0, "people": 0, "ratings": 0, "k0": np.nan, "icc1": np.nan, "icc_k": np.nan}
+
+
+def rater_label(con: duckdb.DuckDBPyConnection, rater: str) -> str:
+    """A rater as ``rater_table``'s label column writes him: name（unit） when on the roster, else as written."""
+    rows = con.execute(f"SELECT name, unit FROM {_PEOPLE} WHERE person_id = ?", [rater]).fetchall()
+    if not rows or rows[0][0] is None:
+        return rater
+    name, unit = rows[0]
+    return name + (f"（{unit}）" if unit is not None else "")
 
 
 def icc_band(value: float) -> str:
@@ -645,9 +659,10 @@ def agreement_display(result: RaterAnalysis) -> pd.DataFrame:
 # --- findings and the report ---------------------------------------------------------------------
 
 def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
-    with materialized(con, filters) as src:
-        raters = rater_table(con, filters, source=src)
-        overall, _ = agreement(con, filters, min_group, source=src)
+    # Only what the findings say: the leniency test (not the rest of rater_table), the first flagged
+    # rater's label, and the overall ICC (not the per-unit ones); read from rating_gaps directly.
+    raters = leniency(con, filters)
+    overall = agreement_overall(con, filters)
     out: list[Finding] = []
     for flag, word in (("lenient", "偏松"), ("harsh", "偏严")):
         f = raters[raters[flag]]
@@ -657,7 +672,7 @@ def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: in
         first = f.iloc[0]
         out.append(Finding(
             page=PAGE, title=f"{len(f)} 名评价人打分明显{word}",
-            detail=(f"如{first['label']}：{int(first['k'])} 条可比评价平均比同一被评价人的其他评价人"
+            detail=(f"如{rater_label(con, first['rater'])}：{int(first['k'])} 条可比评价平均比同一被评价人的其他评价人"
                     f"{'高' if first['leniency'] > 0 else '低'} {abs(first['leniency']):.1f} 分"
                     f"（标准误 {first['se']:.1f}）；"
                     f"标准：平均差至少 {LENIENCY_POINTS:.0f} 分且至少 {LENIENCY_SE:.0f} 个标准误，自评不计。"),
