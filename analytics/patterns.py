@@ -701,8 +701,33 @@ def rotation_detail_figure(py: pd.DataFrame, unit: str, year: int) -> go.Figure:
 
 # --- findings and report ----------------------------------------------------------------------
 
+def person_year_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """The counts of ``person_years`` without the lists, names and annual grades: one row per person
+    and year with at least one graded quarter in the selection. Columns: person_id, unit, year,
+    rated_quarters, good_count, general_or_worse_count, good_mask, rated_mask (what ``rotation`` and
+    the findings read), in ``person_years``' order."""
+    pop_sql, pop_params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    return store.frame(con, f"""
+        WITH pop AS ({pop_sql})
+        SELECT q.person_id, any_value(pop.unit) AS unit, q.year::INTEGER AS year,
+               count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
+               count(*) FILTER (WHERE q.grade = '好')::INTEGER AS good_count,
+               count(*) FILTER (WHERE q.grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
+               coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade = '好'), 0)::INTEGER AS good_mask,
+               coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差')),
+                        0)::INTEGER AS rated_mask
+        FROM quarterly q JOIN pop USING (person_id)
+        WHERE {period_sql} AND q.grade IS NOT NULL
+        GROUP BY q.person_id, q.year
+        ORDER BY unit, q.person_id, year
+    """, pop_params + period_params)
+
+
 def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
-    py = person_years(con, filters)
+    # The counts only: rotation reads the masks and counts, the follow-up finding only counts people
+    # (person-years with no graded quarter, annual grade only, enter neither).
+    py = person_year_counts(con, filters)
     findings: list[Finding] = []
     rot = rotation(py, min_group)
     flagged = rot[rot["flagged"]]
@@ -711,11 +736,11 @@ def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: in
         findings.append(Finding(
             PAGE, f"{len(flagged)} 个单位年度疑似轮流坐庄",
             f"例如「{first['unit']}」{first['year']} 年：{first['reading']}", len(flagged)))
-    follow = follow_up(py)
-    if len(follow):
-        latest = int(follow["年度"].max())
-        recent = follow[follow["年度"] == latest]
-        repeat = int((recent["一般及以下次数"] >= 2).sum())
+    low = py[py["general_or_worse_count"] > 0]
+    if len(low):
+        latest = int(low["year"].max())
+        recent = low[low["year"] == latest]
+        repeat = int((recent["general_or_worse_count"] >= 2).sum())
         findings.append(Finding(
             PAGE, f"{latest} 年 {len(recent)} 人至少一个季度为一般或较差",
             f"其中 {repeat} 人有两个及以上季度为一般或较差；名单见「好/一般 走势」页的跟踪名单。", len(recent)))
