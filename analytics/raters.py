@@ -326,9 +326,26 @@ def agreement(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int =
     Returns (overall, by_unit). ``overall`` has targets, people, ratings, k0, icc1, icc_k; a unit
     with fewer than ``min_group`` people rated shows NaN (样本过少).
     """
-    first = agreement_overall(con, filters, source)
-    sql, params = _icc_sql(filters, "p.unit", source)
-    units = _icc_from_sums(con.execute(sql, params).df())
+    # Both in one pass over the person-quarters: grouping sets () and (unit).
+    gaps, params = _source(filters, source)
+    both = con.execute(gaps + f"""
+        , tgt AS (
+            SELECT g.person_id, g.period, p.unit AS grp, count(*) AS n, avg(g.score) AS m,
+                   var_samp(g.score) * (count(*) - 1) AS ssw
+            FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
+            WHERE NOT g.is_self
+            GROUP BY ALL HAVING count(*) >= 2
+        )
+        SELECT grouping(grp) = 1 AS overall, CASE WHEN grouping(grp) = 1 THEN '全部' ELSE grp END AS grp,
+               count(*) AS targets, count(DISTINCT person_id) AS people, sum(n) AS ratings,
+               sum(n * n) AS sum_n2, sum(n * m) / sum(n) AS grand,
+               sum(n * m * m) - sum(n * m) * sum(n * m) / sum(n) AS ssb, sum(ssw) AS ssw
+        FROM tgt GROUP BY GROUPING SETS ((), (grp)) ORDER BY overall DESC, grp
+    """, params).df()
+    overall = _icc_from_sums(both[both["overall"]].drop(columns="overall").reset_index(drop=True))
+    first = overall.iloc[0].to_dict() if len(overall) else {
+        "targets": 0, "people": 0, "ratings": 0, "k0": np.nan, "icc1": np.nan, "icc_k": np.nan}
+    units = _icc_from_sums(both[~both["overall"]].drop(columns="overall").reset_index(drop=True))
     units = units[units["grp"].notna()].rename(columns={"grp": "unit"})
     units["small"] = units["people"] < min_group
     units.loc[units["small"], ["icc1", "icc_k"]] = np.nan
