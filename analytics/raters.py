@@ -85,16 +85,13 @@ def _source(filters: Filters, source: GapSource | None) -> tuple[str, list]:
 
 @contextmanager
 def materialized(con: duckdb.DuckDBPyConnection, filters: Filters) -> Iterator[GapSource]:
-    """Compute ``gaps`` once into a TEMP table (private to this cursor) for several queries."""
+    """``gaps`` for several queries. Since ``rating_gaps`` holds the others' mean of every rating,
+    ``gaps`` is a filtered scan of it, cheaper to repeat than to copy into a TEMP table (which is
+    what this did when it was a group-by and two joins over every rating)."""
     sql, params = _gaps_cte(filters)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS {sql} SELECT * FROM gaps", params)
-    try:
-        yield GapSource(f"WITH gaps AS (SELECT * FROM {_TEMP})")
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {_TEMP}")
+    yield GapSource(sql, tuple(params))
 
 
-_TEMP = "_raters_gaps"
 _PEOPLE = "(SELECT person_id, any_value(name) AS name, any_value(unit) AS unit FROM people GROUP BY person_id)"
 
 
