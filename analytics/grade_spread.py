@@ -366,10 +366,34 @@ def upper_tail_p(n: np.ndarray, x: np.ndarray, p0: np.ndarray) -> np.ndarray:
     pairs, inverse = np.unique(np.stack([n.astype(float), p0], axis=1), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     width = int(pairs[:, 0].max()) + 2
-    upper = np.zeros((len(pairs), width))
-    for i, (pn, pp) in enumerate(pairs):
-        upper[i, : int(pn) + 1] = _tails(int(pn), float(pp))[0]
+    upper = _upper_tails(pairs[:, 0].astype(int), pairs[:, 1], width)
     return np.where(x <= 0, 1.0, np.where(x > n, 0.0, upper[inverse, np.clip(x, 0, width - 1)]))
+
+
+def _upper_tails(ns: np.ndarray, ps: np.ndarray, width: int) -> np.ndarray:
+    """upper[i, k] = P(X ≥ k) for X ~ Binomial(ns[i], ps[i]), 0 beyond ns[i]: ``_tails`` for many (n, p)
+    at once, with the same floating-point operations in the same order (so the same numbers)."""
+    upper = np.zeros((len(ns), width))
+    inside = (ps > 0.0) & (ps < 1.0)
+    for i in np.flatnonzero(~inside):  # degenerate p: the point masses of _tails
+        upper[i, : ns[i] + 1] = _tails(int(ns[i]), float(ps[i]))[0]
+    if not inside.any():
+        return upper
+    rows = np.flatnonzero(inside)
+    n = ns[rows][:, None]
+    top = int(n.max())
+    lf = _log_factorials(top)
+    k = np.arange(top + 1, dtype=float)[None, :]
+    ki = np.arange(top + 1)[None, :]
+    valid = ki <= n
+    log_p = np.array([math.log(float(p)) for p in ps[rows]])[:, None]
+    log_q = np.array([math.log1p(-float(p)) for p in ps[rows]])[:, None]
+    with np.errstate(invalid="ignore"):
+        log_pmf = lf[n] - lf[ki] - lf[np.where(valid, n - ki, 0)] + k * log_p + (n - k) * log_q
+    log_pmf = np.where(valid, log_pmf, -np.inf)
+    tails = np.exp(np.logaddexp.accumulate(log_pmf[:, ::-1], axis=1)[:, ::-1])
+    upper[rows, : top + 1] = np.minimum(tails, 1.0)
+    return upper
 
 
 # --- statistics ----------------------------------------------------------------------------------
