@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics import store
 from analytics.distribution import SMALL, chart_title, report_filters, unit_quarter_spread
 from analytics.figures import FLAG_COLOR, GRADE_COLORS, MUTED_COLOR, NEUTRAL_COLOR, pct
 from analytics.filters import Filters
@@ -326,6 +327,73 @@ def unit_quarter_grades(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.
     for column in ("people", "good", "fair", "general", "poor", "uncertain"):
         frame[column] = frame[column].astype(int)
     return frame
+
+
+def good_share_tests(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Only the funnel plot's test, per unit-quarter with rated people: people (好/较好/一般/较差), good,
+    the quarter's overall share p0, good_share and the exact binomial P(X ≥ good | people, p0).
+
+    The same numbers as the matching columns of ``grade_spread(...).quarters`` (rows with people > 0),
+    without the limits, overdispersion, shrinkage, quotas and unit summary; for a caller (a report,
+    the pandas comparison in bench/) that needs only the test.
+    """
+    pop_sql, params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    sql = f"""
+        WITH pop AS ({pop_sql}),
+        g AS (
+            SELECT pop.unit, q.period, count(*) AS people, count(*) FILTER (WHERE q.grade = '好') AS good
+            FROM quarterly q JOIN pop USING (person_id)
+            WHERE pop.unit IS NOT NULL AND q.grade = ANY(?) AND {period_sql}
+            GROUP BY pop.unit, q.period
+        )
+        SELECT unit, period, people, good,
+               sum(good) OVER (PARTITION BY period) / sum(people) OVER (PARTITION BY period) AS p0
+        FROM g ORDER BY unit, period
+    """
+    frame = store.frame(con, sql, params + [list(RATED_GRADES)] + period_params)
+    n, x, p0 = frame["people"].to_numpy(int), frame["good"].to_numpy(int), frame["p0"].to_numpy(float)
+    frame["good_share"] = x / np.where(n > 0, n, 1)
+    frame["p_value"] = upper_tail_p(n, x, p0)
+    return frame
+
+
+def upper_tail_p(n: np.ndarray, x: np.ndarray, p0: np.ndarray) -> np.ndarray:
+    """P(X ≥ x | n, p0) row by row, from ``_tails`` computed once per distinct (n, p0)."""
+    out = np.full(len(n), np.nan)
+    if not len(n):
+        return out
+    pairs, inverse = np.unique(np.stack([n.astype(float), p0], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    width = int(pairs[:, 0].max()) + 2
+    upper = _upper_tails(pairs[:, 0].astype(int), pairs[:, 1], width)
+    return np.where(x <= 0, 1.0, np.where(x > n, 0.0, upper[inverse, np.clip(x, 0, width - 1)]))
+
+
+def _upper_tails(ns: np.ndarray, ps: np.ndarray, width: int) -> np.ndarray:
+    """upper[i, k] = P(X ≥ k) for X ~ Binomial(ns[i], ps[i]), 0 beyond ns[i]: ``_tails`` for many (n, p)
+    at once, with the same floating-point operations in the same order (so the same numbers)."""
+    upper = np.zeros((len(ns), width))
+    inside = (ps > 0.0) & (ps < 1.0)
+    for i in np.flatnonzero(~inside):  # degenerate p: the point masses of _tails
+        upper[i, : ns[i] + 1] = _tails(int(ns[i]), float(ps[i]))[0]
+    if not inside.any():
+        return upper
+    rows = np.flatnonzero(inside)
+    n = ns[rows][:, None]
+    top = int(n.max())
+    lf = _log_factorials(top)
+    k = np.arange(top + 1, dtype=float)[None, :]
+    ki = np.arange(top + 1)[None, :]
+    valid = ki <= n
+    log_p = np.array([math.log(float(p)) for p in ps[rows]])[:, None]
+    log_q = np.array([math.log1p(-float(p)) for p in ps[rows]])[:, None]
+    with np.errstate(invalid="ignore"):
+        log_pmf = lf[n] - lf[ki] - lf[np.where(valid, n - ki, 0)] + k * log_p + (n - k) * log_q
+    log_pmf = np.where(valid, log_pmf, -np.inf)
+    tails = np.exp(np.logaddexp.accumulate(log_pmf[:, ::-1], axis=1)[:, ::-1])
+    upper[rows, : top + 1] = np.minimum(tails, 1.0)
+    return upper
 
 
 # --- statistics ----------------------------------------------------------------------------------

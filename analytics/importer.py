@@ -596,9 +596,15 @@ def _check_duplicates(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _Parse
     present = {r[0] for r in cur.execute("SELECT column_name FROM (DESCRIBE inc)").fetchall()}
     key = [k for k in WITHIN_FILE_KEY[kind.name] if k in present]
     complete = " AND ".join(f"{k} IS NOT NULL" for k in key if k != "content")
+    # The repeated keys first (a count per key), then the row lists of those keys only: a list per
+    # key for every row of a large file would cost more than the check itself.
+    group = ", ".join(key)
+    complete_i = " AND ".join(f"i.{k} IS NOT NULL" for k in key if k != "content")
     dups = cur.execute(f"""
-        SELECT list(_row ORDER BY _row) FROM inc WHERE {complete}
-        GROUP BY {', '.join(key)} HAVING count(*) > 1 ORDER BY 1
+        WITH repeated AS (SELECT {group} FROM inc WHERE {complete} GROUP BY {group} HAVING count(*) > 1)
+        SELECT list(i._row ORDER BY i._row) FROM inc i SEMI JOIN repeated d ON {_key_sql('i', 'd', key)}
+        WHERE {complete_i}
+        GROUP BY {', '.join(f'i.{k}' for k in key)} ORDER BY 1
     """).fetchall()
     what = {
         "units": "同一单位", "people": "同一人员",
@@ -622,10 +628,17 @@ def _key_header(kind: Kind, parsed: _Parsed, raw: RawTable) -> str | None:
 def _check_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, raw: RawTable,
                       result: TableResult) -> None:
     header = raw.headers[parsed.mapping.columns["hours"]]
+    # The days over 24 hours first, then the row lists of those days only (see _check_duplicates).
     over = cur.execute("""
-        SELECT list(_row ORDER BY _row), sum(hours), any_value(work_date)
-        FROM inc WHERE person_id IS NOT NULL AND hours > 0 AND hours <= 24 AND work_date IS NOT NULL
-        GROUP BY person_id, work_date HAVING sum(hours) > 24
+        WITH counted AS (
+            SELECT _row, person_id, work_date, hours FROM inc
+            WHERE person_id IS NOT NULL AND hours > 0 AND hours <= 24 AND work_date IS NOT NULL
+        ), over AS (
+            SELECT person_id, work_date FROM counted GROUP BY person_id, work_date HAVING sum(hours) > 24
+        )
+        SELECT list(c._row ORDER BY c._row), sum(c.hours), any_value(c.work_date)
+        FROM counted c SEMI JOIN over o ON c.person_id = o.person_id AND c.work_date = o.work_date
+        GROUP BY c.person_id, c.work_date
         ORDER BY 1
     """).fetchall()
     for rows, total, day in over:
@@ -729,20 +742,18 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
     replaced = _move_replaced(cur, table, key, batch_id)
     cols = ", ".join(table_columns(cur, table))
     inserted = store.scalar(cur, f"""
-        SELECT count(*) FROM new_rows n
-        WHERE NOT EXISTS (SELECT 1 FROM key_state k WHERE k.same AND {_key_sql('k', 'n', key)})
-    """)
-    cur.execute(f"""
         INSERT INTO {table} ({cols})
         SELECT {cols} FROM new_rows n
         WHERE NOT EXISTS (SELECT 1 FROM key_state k WHERE k.same AND {_key_sql('k', 'n', key)})
-    """)
+    """)  # an INSERT's result is the number of rows it inserted
     if kind.person_keyed:
         _create_missing_people(cur, batch_id, result)
     if table != "units":
         _create_missing_units(cur, batch_id, result)
     if table == "worklogs":
         refresh_worklog_daily(cur, "SELECT DISTINCT person_id, work_date FROM new_rows")
+    if table == "ratings":  # replaced rows share their person-quarters with new rows
+        store.refresh_rating_gaps(cur, "SELECT person_id, period FROM new_rows")
     return int(inserted), int(replaced)
 
 
@@ -874,6 +885,12 @@ def _undo(cur: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> str:
             SELECT DISTINCT person_id, work_date FROM worklogs WHERE batch_id = ?
             UNION SELECT DISTINCT person_id, work_date FROM worklogs__replaced WHERE replaced_by = ?
         """, [batch_id, batch_id])
+        cur.execute("DROP TABLE IF EXISTS undo_rating_keys")
+        cur.execute("""
+            CREATE TEMP TABLE undo_rating_keys AS
+            SELECT DISTINCT person_id, period FROM ratings WHERE batch_id = ?
+            UNION SELECT DISTINCT person_id, period FROM ratings__replaced WHERE replaced_by = ?
+        """, [batch_id, batch_id])
         removed = restored = 0
         for table in store.KIND_TABLES.values():
             cols = ", ".join(table_columns(cur, table))
@@ -886,6 +903,7 @@ def _undo(cur: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> str:
             cur.execute(f"DELETE FROM {table}__replaced WHERE replaced_by = ? OR batch_id = ?",
                         [batch_id, batch_id])
         refresh_worklog_daily(cur, "SELECT * FROM undo_days")
+        store.refresh_rating_gaps(cur, "SELECT * FROM undo_rating_keys")
         cur.execute("UPDATE import_batch SET undone_at = ?, undone_by = ? WHERE batch_id = ?",
                     [dt.datetime.now(), user, batch_id])
     tail = f"，恢复了被它替换的 {restored} 行" if restored else ""

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics import store
 from analytics.figures import (
     ANNUAL_GRADE_ORDER,
     FLAG_COLOR,
@@ -76,7 +77,7 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
     year_sql, year_params = filters.year_clause("a.year")
-    frame = con.execute(f"""
+    sql = f"""
         WITH pop AS ({pop_sql}),
         g AS (
             SELECT q.person_id, q.year::INTEGER AS year, q.quarter::INTEGER AS quarter, q.period, q.grade
@@ -126,10 +127,13 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
         FROM py FULL OUTER JOIN an USING (person_id, year)
         JOIN pop USING (person_id)
         ORDER BY pop.unit, person_id, year
-    """, pop_params + period_params + year_params).df()
-    for column in ("quarters", "grades"):  # numpy arrays per cell → Python lists of Python values
-        frame[column] = pd.Series([v.tolist() if hasattr(v, "tolist") else list(v) for v in frame[column]],
-                                  index=frame.index, dtype=object)
+    """
+    params = pop_params + period_params + year_params
+    # Through Arrow: the list columns come out as Python lists of Python values directly.
+    table = store.arrow(con, sql, params)
+    frame = store.arrow_frame(table.drop_columns(["quarters", "grades"]))
+    for position, column in ((4, "quarters"), (5, "grades")):
+        frame.insert(position, column, pd.Series(table.column(column).to_pylist(), index=frame.index, dtype=object))
     for column in ("low_quarters", "annual_grade", "unit", "name"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame
@@ -150,14 +154,14 @@ def grade_sequences(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
         return pd.DataFrame(columns=["人员编号", "姓名", "单位"])
     # pivoted in SQL (one row per person and quarter in the store, so max() picks that row's grade)
     cells = ", ".join(f'max(q.grade) FILTER (WHERE q.period = ?) AS "p{i}"' for i in range(len(periods)))
-    wide = con.execute(f"""
+    wide = store.frame(con, f"""
         WITH pop AS ({pop_sql})
         SELECT q.person_id AS 人员编号, coalesce(pop.name, '') AS 姓名, coalesce(pop.unit, '（未知单位）') AS 单位,
                {cells}
         FROM quarterly q JOIN pop USING (person_id)
         WHERE {period_sql} AND q.grade IS NOT NULL
         GROUP BY ALL ORDER BY 单位, 人员编号
-    """, pop_params + periods + period_params).df()
+    """, pop_params + periods + period_params)
     wide.columns = ["人员编号", "姓名", "单位", *periods]
     wide[periods] = wide[periods].astype(object).where(wide[periods].notna(), None)
     return wide
@@ -697,8 +701,33 @@ def rotation_detail_figure(py: pd.DataFrame, unit: str, year: int) -> go.Figure:
 
 # --- findings and report ----------------------------------------------------------------------
 
+def person_year_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """The counts of ``person_years`` without the lists, names and annual grades: one row per person
+    and year with at least one graded quarter in the selection. Columns: person_id, unit, year,
+    rated_quarters, good_count, general_or_worse_count, good_mask, rated_mask (what ``rotation`` and
+    the findings read), in ``person_years``' order."""
+    pop_sql, pop_params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    return store.frame(con, f"""
+        WITH pop AS ({pop_sql})
+        SELECT q.person_id, any_value(pop.unit) AS unit, q.year::INTEGER AS year,
+               count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
+               count(*) FILTER (WHERE q.grade = '好')::INTEGER AS good_count,
+               count(*) FILTER (WHERE q.grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
+               coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade = '好'), 0)::INTEGER AS good_mask,
+               coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差')),
+                        0)::INTEGER AS rated_mask
+        FROM quarterly q JOIN pop USING (person_id)
+        WHERE {period_sql} AND q.grade IS NOT NULL
+        GROUP BY q.person_id, q.year
+        ORDER BY unit, q.person_id, year
+    """, pop_params + period_params)
+
+
 def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
-    py = person_years(con, filters)
+    # The counts only: rotation reads the masks and counts, the follow-up finding only counts people
+    # (person-years with no graded quarter, annual grade only, enter neither).
+    py = person_year_counts(con, filters)
     findings: list[Finding] = []
     rot = rotation(py, min_group)
     flagged = rot[rot["flagged"]]
@@ -707,11 +736,11 @@ def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: in
         findings.append(Finding(
             PAGE, f"{len(flagged)} 个单位年度疑似轮流坐庄",
             f"例如「{first['unit']}」{first['year']} 年：{first['reading']}", len(flagged)))
-    follow = follow_up(py)
-    if len(follow):
-        latest = int(follow["年度"].max())
-        recent = follow[follow["年度"] == latest]
-        repeat = int((recent["一般及以下次数"] >= 2).sum())
+    low = py[py["general_or_worse_count"] > 0]
+    if len(low):
+        latest = int(low["year"].max())
+        recent = low[low["year"] == latest]
+        repeat = int((recent["general_or_worse_count"] >= 2).sum())
         findings.append(Finding(
             PAGE, f"{latest} 年 {len(recent)} 人至少一个季度为一般或较差",
             f"其中 {repeat} 人有两个及以上季度为一般或较差；名单见「好/一般 走势」页的跟踪名单。", len(recent)))

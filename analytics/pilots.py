@@ -170,8 +170,12 @@ class DidResult:
     other_units: list[str]
 
 
-def did(uq: pd.DataFrame, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> DidResult:
-    """Stacked difference in differences with a cluster bootstrap over units (see module docstring)."""
+def did(uq: pd.DataFrame, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED,
+        upto: str | None = None) -> DidResult:
+    """Stacked difference in differences with a cluster bootstrap over units (see module docstring).
+
+    ``upto``: stop after this metric (in METRICS order); the metrics before it get the same
+    numbers as in the full run, since the bootstrap draws come from one stream in that order."""
     units = uq.drop_duplicates("unit")[["unit", "is_pilot", "pilot_since"]]
     units = units.assign(join=units["pilot_since"].map(join_quarter))
     pilots = units[units["is_pilot"] & units["join"].notna()]
@@ -183,6 +187,8 @@ def did(uq: pd.DataFrame, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED
         est = _did_metric(uq, pilots, others, cohorts, metric, rng, reps)
         rows.append({"metric": metric, "label": label, **est.pop("summary")})
         per_pilot.append(est.pop("per_pilot").assign(metric=metric, label=label))
+        if metric == upto:
+            break
     table = pd.DataFrame(rows, columns=["metric", "label", "pilot_before", "pilot_after", "other_before",
                                         "other_after", "did", "ci_low", "ci_high", "pilot_units", "other_units"])
     pp = pd.concat(per_pilot, ignore_index=True) if per_pilot else pd.DataFrame()
@@ -525,8 +531,9 @@ def compare_figure(result: PilotAnalysis, units: list[str]) -> go.Figure:
 # --- findings and the report ---------------------------------------------------------------------
 
 def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
-    result = analyse(con, filters, min_group)
-    t = result.did.table.set_index("metric")
+    # Only the DiD of the metrics the findings name (the last of them in METRICS order ends the run).
+    uq = unit_quarters(con, filters, min_group)
+    t = did(uq, upto="log_coverage").table.set_index("metric")
     out: list[Finding] = []
     for metric in ("score_sd", "good_share", "log_coverage"):
         row = t.loc[metric]

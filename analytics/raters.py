@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics import figures
+from analytics import figures, store
 from analytics.filters import Filters
 from analytics.findings import Finding
 from analytics.registry import ReportArgs, ReportError, report
@@ -51,34 +51,19 @@ def _gaps_cte(filters: Filters, only_rater: str | None = None) -> tuple[str, lis
     """
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("r.period")
-    if only_rater is not None:  # only the person-quarters this rater rated (the rest cannot matter)
-        period_sql += " AND (r.person_id, r.period) IN (SELECT person_id, period FROM ratings WHERE rater = ?)"
+    if only_rater is not None:  # only this rater's ratings (the others' mean is stored with each)
+        period_sql += " AND r.rater = ?"
         period_params = [*period_params, only_rater]
+    # The others' mean of every rating is kept by the importer in ``rating_gaps``
+    # (store.refresh_rating_gaps); it depends only on the ratings of the same person-quarter, so
+    # selecting whole person-quarters here gives the same numbers as computing it afresh.
     sql = f"""
         WITH pop AS ({pop_sql}),
-        r AS (
-            SELECT r.person_id, r.rater, r.rater_type, r.period, r.score,
-                   (r.rater_type = '{SELF_TYPE}' OR r.rater = r.person_id) AS is_self
-            FROM ratings r JOIN pop USING (person_id)
-            WHERE {period_sql}
-        ),
-        target AS (
-            SELECT person_id, period, sum(score) AS s, count(*) AS n
-            FROM r WHERE NOT is_self GROUP BY ALL
-        ),
-        by_rater AS (
-            SELECT person_id, period, rater, sum(score) AS s, count(*) AS n
-            FROM r WHERE NOT is_self GROUP BY ALL
-        ),
         gaps AS (
-            SELECT r.*,
-                   coalesce(t.n, 0) - coalesce(b.n, 0) AS n_others,
-                   (t.s - coalesce(b.s, 0)) / NULLIF(coalesce(t.n, 0) - coalesce(b.n, 0), 0) AS others_mean,
-                   r.score - others_mean AS diff
-            FROM r
-            LEFT JOIN target t USING (person_id, period)
-            LEFT JOIN by_rater b ON NOT r.is_self AND b.person_id = r.person_id
-                                    AND b.period = r.period AND b.rater = r.rater
+            SELECT r.person_id, r.rater, r.rater_type, r.period, r.score, r.is_self,
+                   r.n_others, r.others_mean, r.score - r.others_mean AS diff
+            FROM rating_gaps r JOIN pop USING (person_id)
+            WHERE {period_sql}
         )
     """
     return sql, [*pop_params, *period_params]
@@ -100,16 +85,13 @@ def _source(filters: Filters, source: GapSource | None) -> tuple[str, list]:
 
 @contextmanager
 def materialized(con: duckdb.DuckDBPyConnection, filters: Filters) -> Iterator[GapSource]:
-    """Compute ``gaps`` once into a TEMP table (private to this cursor) for several queries."""
+    """``gaps`` for several queries. Since ``rating_gaps`` holds the others' mean of every rating,
+    ``gaps`` is a filtered scan of it, cheaper to repeat than to copy into a TEMP table (which is
+    what this did when it was a group-by and two joins over every rating)."""
     sql, params = _gaps_cte(filters)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS {sql} SELECT * FROM gaps", params)
-    try:
-        yield GapSource(f"WITH gaps AS (SELECT * FROM {_TEMP})")
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {_TEMP}")
+    yield GapSource(sql, tuple(params))
 
 
-_TEMP = "_raters_gaps"
 _PEOPLE = "(SELECT person_id, any_value(name) AS name, any_value(unit) AS unit FROM people GROUP BY person_id)"
 
 
@@ -192,6 +174,31 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
     stats["compression"] = stats["sd_score"] / typical if typical and typical > 0 else np.nan
     stats["compressed"] = (stats["n_given"] >= min_ratings) & (stats["compression"] < COMPRESSION_LOW)
     return stats[_COLUMNS].reset_index(drop=True)
+
+
+LENIENCY_COLUMNS = ["rater", "k", "leniency", "sd_diff", "se", "lenient", "harsh"]
+
+
+def leniency(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: int = MIN_RATINGS) -> pd.DataFrame:
+    """Only the leniency test, one row per rater with non-self ratings: rater, k, leniency, sd_diff,
+    se, lenient, harsh; the same numbers and flags as those columns of ``rater_table`` (which adds
+    the rater's name, compression, top-score share and an example), for the report and callers that
+    need only the test."""
+    gaps, params = _gaps_cte(filters)
+    stats = store.frame(con, gaps + """
+        SELECT rater, count(diff) AS k, avg(diff) AS leniency, stddev_samp(diff) AS sd_diff
+        FROM gaps WHERE NOT is_self GROUP BY rater ORDER BY rater
+    """, params)
+    if stats.empty:
+        return pd.DataFrame({c: pd.Series(dtype=_DTYPES.get(c, float)) for c in LENIENCY_COLUMNS})
+    stats = stats.round({"leniency": 9, "sd_diff": 9})  # as rater_table rounds them
+    stats["k"] = stats["k"].astype(int)
+    stats["se"] = stats["sd_diff"] / np.sqrt(stats["k"].where(stats["k"] > 0))
+    enough = (stats["k"] >= min_ratings) & stats["se"].notna()
+    far_enough = stats["leniency"].abs() >= LENIENCY_SE * stats["se"]
+    stats["lenient"] = enough & (stats["leniency"] >= LENIENCY_POINTS) & far_enough
+    stats["harsh"] = enough & (stats["leniency"] <= -LENIENCY_POINTS) & far_enough
+    return stats[LENIENCY_COLUMNS]
 
 
 def typical_sd(raters: pd.DataFrame, min_given: int = TYPICAL_MIN_GIVEN) -> float:
@@ -316,17 +323,48 @@ def agreement(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int =
     Returns (overall, by_unit). ``overall`` has targets, people, ratings, k0, icc1, icc_k; a unit
     with fewer than ``min_group`` people rated shows NaN (样本过少).
     """
-    sql, params = _icc_sql(filters, "'全部'", source)
-    overall = _icc_from_sums(con.execute(sql, params).df())
+    # Both in one pass over the person-quarters: grouping sets () and (unit).
+    gaps, params = _source(filters, source)
+    both = con.execute(gaps + f"""
+        , tgt AS (
+            SELECT g.person_id, g.period, p.unit AS grp, count(*) AS n, avg(g.score) AS m,
+                   var_samp(g.score) * (count(*) - 1) AS ssw
+            FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
+            WHERE NOT g.is_self
+            GROUP BY ALL HAVING count(*) >= 2
+        )
+        SELECT grouping(grp) = 1 AS overall, CASE WHEN grouping(grp) = 1 THEN '全部' ELSE grp END AS grp,
+               count(*) AS targets, count(DISTINCT person_id) AS people, sum(n) AS ratings,
+               sum(n * n) AS sum_n2, sum(n * m) / sum(n) AS grand,
+               sum(n * m * m) - sum(n * m) * sum(n * m) / sum(n) AS ssb, sum(ssw) AS ssw
+        FROM tgt GROUP BY GROUPING SETS ((), (grp)) ORDER BY overall DESC, grp
+    """, params).df()
+    overall = _icc_from_sums(both[both["overall"]].drop(columns="overall").reset_index(drop=True))
     first = overall.iloc[0].to_dict() if len(overall) else {
         "targets": 0, "people": 0, "ratings": 0, "k0": np.nan, "icc1": np.nan, "icc_k": np.nan}
-    sql, params = _icc_sql(filters, "p.unit", source)
-    units = _icc_from_sums(con.execute(sql, params).df())
+    units = _icc_from_sums(both[~both["overall"]].drop(columns="overall").reset_index(drop=True))
     units = units[units["grp"].notna()].rename(columns={"grp": "unit"})
     units["small"] = units["people"] < min_group
     units.loc[units["small"], ["icc1", "icc_k"]] = np.nan
     units = units.sort_values(["small", "icc1"], na_position="last").reset_index(drop=True)
     return first, units[["unit", "people", "targets", "ratings", "k0", "icc1", "icc_k", "small"]]
+
+
+def agreement_overall(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSource | None = None) -> dict:
+    """ICC(1) over every selected person-quarter (the first part of ``agreement``)."""
+    sql, params = _icc_sql(filters, "'全部'", source)
+    overall = _icc_from_sums(con.execute(sql, params).df())
+    return overall.iloc[0].to_dict() if len(overall) else {
+        "targets": 0, "people": 0, "ratings": 0, "k0": np.nan, "icc1": np.nan, "icc_k": np.nan}
+
+
+def rater_label(con: duckdb.DuckDBPyConnection, rater: str) -> str:
+    """A rater as ``rater_table``'s label column writes him: name（unit） when on the roster, else as written."""
+    rows = con.execute(f"SELECT name, unit FROM {_PEOPLE} WHERE person_id = ?", [rater]).fetchall()
+    if not rows or rows[0][0] is None:
+        return rater
+    name, unit = rows[0]
+    return name + (f"（{unit}）" if unit is not None else "")
 
 
 def icc_band(value: float) -> str:
@@ -635,9 +673,10 @@ def agreement_display(result: RaterAnalysis) -> pd.DataFrame:
 # --- findings and the report ---------------------------------------------------------------------
 
 def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
-    with materialized(con, filters) as src:
-        raters = rater_table(con, filters, source=src)
-        overall, _ = agreement(con, filters, min_group, source=src)
+    # Only what the findings say: the leniency test (not the rest of rater_table), the first flagged
+    # rater's label, and the overall ICC (not the per-unit ones); read from rating_gaps directly.
+    raters = leniency(con, filters)
+    overall = agreement_overall(con, filters)
     out: list[Finding] = []
     for flag, word in (("lenient", "偏松"), ("harsh", "偏严")):
         f = raters[raters[flag]]
@@ -647,7 +686,7 @@ def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: in
         first = f.iloc[0]
         out.append(Finding(
             page=PAGE, title=f"{len(f)} 名评价人打分明显{word}",
-            detail=(f"如{first['label']}：{int(first['k'])} 条可比评价平均比同一被评价人的其他评价人"
+            detail=(f"如{rater_label(con, first['rater'])}：{int(first['k'])} 条可比评价平均比同一被评价人的其他评价人"
                     f"{'高' if first['leniency'] > 0 else '低'} {abs(first['leniency']):.1f} 分"
                     f"（标准误 {first['se']:.1f}）；"
                     f"标准：平均差至少 {LENIENCY_POINTS:.0f} 分且至少 {LENIENCY_SE:.0f} 个标准误，自评不计。"),
@@ -680,7 +719,7 @@ def _report_filters(filters: Filters, args: ReportArgs) -> Filters:
                   "leniency 平均比同一被评价人其他评价人高的分数，lenient_flag 偏松，harsh_flag 偏严）；"
                   "可用 --year 或 --period 限定")
 def raters_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportArgs) -> pd.DataFrame:
-    r = rater_table(con, _report_filters(filters, args))
+    r = leniency(con, _report_filters(filters, args))
     out = pd.DataFrame({
         "rater": r["rater"].astype(str),
         "ratings": r["k"].astype(int),

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics import store
 from analytics.figures import (
     BAND_COLORS,
     GRADE_COLORS,
@@ -357,7 +358,7 @@ def _view(con: duckdb.DuckDBPyConnection, f: Filters, pm: str, month: dt.date | 
     people_table_name = f"{pm}_people"
     con.execute(f"CREATE TEMP TABLE {people_table_name} AS {_PEOPLE_SQL.format(pm=pm)}")
     try:
-        people = con.execute(f"SELECT * FROM {people_table_name} ORDER BY saturation DESC, person_id").df()
+        people = store.frame(con, f"SELECT * FROM {people_table_name} ORDER BY saturation DESC, person_id")
         depts = _groups(con, people_table_name, "unit, dept", min_group)
         units = _groups(con, people_table_name, "unit", min_group)
     finally:

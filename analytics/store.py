@@ -3,7 +3,8 @@
 One table per kind of export (see ``KIND_TABLES``), each row tagged with the import batch that
 stored it. Rows replaced by a later import move to ``<table>__replaced`` so an undo can put them
 back. ``worklog_daily`` (hours per person and day) and ``worklog_monthly`` (hours and logged days per
-person and month) are pre-aggregates kept in step by the importer, undo and the demo generator.
+person and month) and ``rating_gaps`` (every rating with the other raters' mean of the same
+person-quarter) are pre-aggregates kept in step by the importer, undo and the demo generator.
 """
 
 from __future__ import annotations
@@ -197,8 +198,29 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_V3_AUDIT)
 
 
+_V4_RATING_GAPS = """
+CREATE TABLE rating_gaps (
+    person_id   VARCHAR NOT NULL,  -- the person rated (so that access.py scopes it like ratings)
+    period      VARCHAR NOT NULL,
+    rater       VARCHAR NOT NULL,
+    rater_type  VARCHAR NOT NULL,
+    score       DOUBLE NOT NULL,
+    is_self     BOOLEAN NOT NULL,  -- 自评, or the rater is the person rated
+    n_others    BIGINT NOT NULL,   -- non-self ratings of the same person-quarter by other raters
+    others_mean DOUBLE             -- their mean (NULL when there are none)
+);
+"""
+
+
+def _v4(con: duckdb.DuckDBPyConnection) -> None:
+    """Ratings pre-aggregate: every rating with the mean of the other raters of the same
+    person-quarter, so that 评价人分析 does not recompute it over every rating on each visit."""
+    con.execute(_V4_RATING_GAPS)
+    refresh_rating_gaps(con)
+
+
 # Numbered migrations; each runs in its own transaction and bumps the stored version.
-MIGRATIONS = [(1, _v1), (2, _v2), (3, _v3)]
+MIGRATIONS = [(1, _v1), (2, _v2), (3, _v3), (4, _v4)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -211,6 +233,43 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     not read to the end blocks its connection."""
     rows = con.execute(sql, params or []).fetchall()
     return rows[0][0] if rows else None
+
+
+def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """A query's result as a pyarrow Table (through a relation: no extra copy of the rows)."""
+    relation = con.sql(sql, params=params) if params else con.sql(sql)
+    return relation.to_arrow_table()
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """A query's result as a DataFrame, fetched through Arrow: the same frame as ``.df()`` (dates and
+    timestamps as ``datetime64[us]``, DECIMAL as float64, integers and booleans with NULLs as pandas'
+    nullable types), about ten times faster on large results with string columns (``.df()`` builds
+    the strings one by one)."""
+    return arrow_frame(arrow(con, sql, params))
+
+
+def arrow_frame(table):
+    """A pyarrow Table as ``.df()`` would have given it (see ``frame``)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    out = table.to_pandas(date_as_object=False)
+    for field, column in zip(table.schema, table.columns, strict=True):
+        typ = field.type
+        if pa.types.is_date(typ) or (pa.types.is_timestamp(typ) and typ.tz is None):
+            if out[field.name].dtype != "datetime64[us]":
+                out[field.name] = out[field.name].astype("datetime64[us]")
+        elif pa.types.is_decimal(typ):
+            out[field.name] = out[field.name].astype("float64")
+        elif column.null_count and pa.types.is_integer(typ):  # .df() gives pandas' nullable integers
+            out[field.name] = out[field.name].astype(("UInt" if pa.types.is_unsigned_integer(typ) else "Int")
+                                                     + str(typ.bit_width))
+        elif column.null_count and pa.types.is_boolean(typ):
+            out[field.name] = out[field.name].astype("boolean")
+        elif (pa.types.is_string(typ) or pa.types.is_large_string(typ)) and column.null_count == len(column):
+            out[field.name] = pd.Series([None] * len(column), index=out.index, dtype=object)  # .df(): object
+    return out
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -319,6 +378,54 @@ def refresh_worklog_monthly(con: duckdb.DuckDBPyConnection, keys_sql: str | None
         {scope}
         GROUP BY ALL
         ORDER BY month, person_id
+    """)
+
+
+SELF_TYPE = "自评"
+
+
+def refresh_rating_gaps(con: duckdb.DuckDBPyConnection, keys_sql: str | None = None) -> None:
+    """Recompute ``rating_gaps`` from ``ratings``: every row, or only the person-quarters of the
+    (person_id, period) pairs a query returns.
+
+    A rating is a self-rating when its type is 自评 or the rater is the person rated. For each
+    rating, ``others_mean`` is the mean of the non-self ratings of the same person and quarter by
+    *other* raters (every rating by the same rater left out), ``n_others`` their number.
+    """
+    if keys_sql is None:
+        con.execute("DELETE FROM rating_gaps")
+        join = ""
+    else:
+        con.execute("DROP TABLE IF EXISTS rating_gap_keys")
+        con.execute(f"CREATE TEMP TABLE rating_gap_keys AS SELECT DISTINCT person_id, period FROM ({keys_sql})")
+        con.execute("""
+            DELETE FROM rating_gaps g USING rating_gap_keys k
+            WHERE g.person_id = k.person_id AND g.period = k.period
+        """)
+        join = "SEMI JOIN rating_gap_keys k ON r.person_id = k.person_id AND r.period = k.period"
+    con.execute(f"""
+        INSERT INTO rating_gaps
+        WITH r AS (
+            SELECT r.person_id, r.rater, r.rater_type, r.period, r.score,
+                   (r.rater_type = '{SELF_TYPE}' OR r.rater = r.person_id) AS is_self
+            FROM ratings r {join}
+        ),
+        target AS (
+            SELECT person_id, period, sum(score) AS s, count(*) AS n
+            FROM r WHERE NOT is_self GROUP BY ALL
+        ),
+        by_rater AS (
+            SELECT person_id, period, rater, sum(score) AS s, count(*) AS n
+            FROM r WHERE NOT is_self GROUP BY ALL
+        )
+        SELECT r.person_id, r.period, r.rater, r.rater_type, r.score, r.is_self,
+               coalesce(t.n, 0) - coalesce(b.n, 0) AS n_others,
+               (t.s - coalesce(b.s, 0)) / NULLIF(coalesce(t.n, 0) - coalesce(b.n, 0), 0) AS others_mean
+        FROM r
+        LEFT JOIN target t USING (person_id, period)
+        LEFT JOIN by_rater b ON NOT r.is_self AND b.person_id = r.person_id
+                                AND b.period = r.period AND b.rater = r.rater
+        ORDER BY r.period, r.person_id
     """)
 
 

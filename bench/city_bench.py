@@ -206,8 +206,9 @@ def ensure_store(path: Path, scale: str) -> StoreInfo:
         origin = store.get_meta(con, "bench_origin") or "an existing store (built before this run)"
         rows = {t: store.scalar(con, f"SELECT count(*) FROM {t}") for t in (
             "units", "people", "quarterly", "ratings", "worklogs", "worklog_daily", "monthly", "annual")}
-        if store.scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'worklog_monthly'"):
-            rows["worklog_monthly"] = store.scalar(con, "SELECT count(*) FROM worklog_monthly")
+        for table in ("worklog_monthly", "rating_gaps"):  # pre-aggregates of later schema versions
+            if store.scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]):
+                rows[table] = store.scalar(con, f"SELECT count(*) FROM {table}")
     finally:
         con.close()
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.suffix in ("", ".wal", ".duckdb"))
@@ -406,15 +407,33 @@ class RecordingCursor:
             q.operators = sorted(((k, v / whole) for k, v in totals.items()), key=lambda kv: -kv[1])[:3]
         self._file.unlink(missing_ok=True)
 
-    def execute(self, sql: str, params: object = None) -> RecordingCursor:
-        self._collect()
-        caller, frame = "?", sys._getframe(1)
+    @staticmethod
+    def _caller() -> str:
+        """The analytics function that ran the query (store.frame/store.arrow stand for their caller)."""
+        frame = sys._getframe(2)
         while frame is not None:
             path = Path(frame.f_code.co_filename)
-            if path.parent.name == "analytics" and path.name != "page_analytics.py":
-                caller = f"{path.stem}.{frame.f_code.co_name}"
-                break
+            if path.parent.name == "analytics" and path.name != "page_analytics.py" and not (
+                    path.name == "store.py" and frame.f_code.co_name in ("frame", "arrow")):
+                return f"{path.stem}.{frame.f_code.co_name}"
             frame = frame.f_back
+        return "?"
+
+    def sql(self, sql: str, params: object = None) -> _TimedRelation:
+        """A relation (``store.arrow`` fetches large results this way): recorded like ``execute``,
+        timed when it is fetched."""
+        self._collect()
+        query = Query(self._caller(), " ".join(sql.split()))
+        start = time.perf_counter()
+        relation = self._cur.sql(sql, params=params) if params is not None else self._cur.sql(sql)
+        query.seconds = time.perf_counter() - start
+        self.queries.append(query)
+        self._pending = query
+        return _TimedRelation(relation, query)
+
+    def execute(self, sql: str, params: object = None) -> RecordingCursor:
+        self._collect()
+        caller = self._caller()
         query = Query(caller, " ".join(sql.split()))
         start = time.perf_counter()
         self._cur.execute(sql, params) if params is not None else self._cur.execute(sql)
@@ -450,6 +469,32 @@ class RecordingCursor:
         if self._file is not None:
             self._cur.execute("SET enable_profiling = 'no_output'")
             self._cur.execute("RESET profiling_output")
+
+
+class _TimedRelation:
+    """A DuckDB relation whose fetch adds to its query's time."""
+
+    def __init__(self, relation: duckdb.DuckDBPyRelation, query: Query) -> None:
+        self._relation = relation
+        self._query = query
+
+    def _fetch(self, name: str, *args: object) -> object:
+        start = time.perf_counter()
+        value = getattr(self._relation, name)(*args)
+        self._query.seconds += time.perf_counter() - start
+        return value
+
+    def to_arrow_table(self) -> object:
+        return self._fetch("to_arrow_table")
+
+    def df(self) -> pd.DataFrame:
+        return self._fetch("df")
+
+    def fetchall(self) -> list:
+        return self._fetch("fetchall")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._relation, name)
 
 
 @dataclass

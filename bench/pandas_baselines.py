@@ -11,14 +11,20 @@ row (every row, to 1e-9) before any time is reported: a benchmark of different r
 worthless.
 
 * grade spread per unit and quarter: people rated (不确定等次 out), 好 count, share, the quarter's
-  overall share p0 and the exact binomial P(X ≥ x | n, p0). Ours: ``grade_spread.grade_spread``,
-  which also computes the funnel limits, overdispersion, shrinkage and the unit summary.
+  overall share p0 and the exact binomial P(X ≥ x | n, p0). Ours: ``grade_spread.good_share_tests``,
+  which computes exactly these columns (the page's ``grade_spread`` gives the same numbers and
+  also the funnel limits, overdispersion, shrinkage, quotas and the unit summary, which the
+  analyst's notebook does not compute).
 * monthly saturation per person: hours per person-month from the raw logs ÷ (working days × 8).
   Ours: ``saturation.person_months`` (reads the ``worklog_monthly`` pre-aggregate; also computes
-  coverage, off-day hours and the monthly reconciliation columns).
+  coverage, off-day hours and the monthly reconciliation columns), fetched into a DataFrame
+  through Arrow (``store.frame``).
 * rater leniency: each non-self rating minus the mean of the other non-self raters of the same
   person and quarter; per rater the mean, its SE and the ±5 points / 3 SE flags. Ours:
-  ``raters.rater_table`` (also the compression ratio, top-score share and an example rating).
+  ``raters.leniency`` (the same columns; the CLI report uses it; the page's ``rater_table`` gives
+  the same numbers and also the compression ratio, top-score share, names and an example rating).
+  Ours reads the others' mean of each rating from the ``rating_gaps`` pre-aggregate the importer
+  keeps; the analyst recomputes it from the raw ratings, as a notebook would.
 
 scipy is not a dependency of the project, so the analyst's exact binomial tail is a vectorised
 numpy sum over a log-factorial table (what ``scipy.stats.binom.sf`` would give, at a similar cost).
@@ -131,21 +137,20 @@ def leniency_pandas(fr: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def grade_spread_ours(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     grade_spread._tails.cache_clear()  # no head start from binomial tails cached by an earlier run
-    q = grade_spread.grade_spread(con, Filters()).quarters
-    q = q[q["people"] > 0]
+    q = grade_spread.good_share_tests(con, Filters())
     return q[["unit", "period", "people", "good", "p0", "good_share", "p_value"]].rename(
         columns={"good_share": "share"})
 
 
 def saturation_ours(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    with saturation.person_months(con, Filters()) as pm:
-        return con.execute(f"""
+    with saturation.person_months(con, Filters()) as pm:  # fetched through Arrow, as the app fetches large frames
+        return store.frame(con, f"""
             SELECT person_id, month, hours, workdays, saturation, unit, raw_dept AS dept, has_logs FROM {pm}
-        """).df()
+        """)
 
 
 def leniency_ours(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return raters.rater_table(con, Filters())[["rater", "k", "leniency", "sd_diff", "se", "lenient", "harsh"]]
+    return raters.leniency(con, Filters())
 
 
 # --- the same numbers? ----------------------------------------------------------------------------
@@ -215,11 +220,11 @@ class Baseline:
 
 
 BASELINES = (
-    Baseline("grade_spread", "等次分布：单位季度好等次比例与精确二项 P 值", "grade_spread.grade_spread",
+    Baseline("grade_spread", "等次分布：单位季度好等次比例与精确二项 P 值", "grade_spread.good_share_tests",
              grade_spread_ours, grade_spread_pandas, _check_grade_spread),
     Baseline("saturation", "工作饱和度：每人每月饱和度", "saturation.person_months",
              saturation_ours, saturation_pandas, _check_saturation),
-    Baseline("leniency", "评价人宽严度", "raters.rater_table",
+    Baseline("leniency", "评价人宽严度", "raters.leniency",
              leniency_ours, leniency_pandas, _check_leniency),
 )
 

@@ -439,3 +439,13 @@ def test_a_small_units_quota_use_is_suppressed_like_its_share(demo_con):
     row = gs.units_table(result).set_index("单位").loc[tiny]
     assert (row["好等次比例"], row["用满名额季度数"], row["超出名额季度数"], row["每季度用满名额"]) == (gs.SMALL,) * 4
     assert tiny not in set(gs.quota_figure(result).data[0].y)
+
+
+@pytest.mark.parametrize("filters", [Filters(), Filters(years=(2024,)), Filters(districts=("南川县",))])
+def test_good_share_tests_match_the_page_numbers(demo_con, filters):
+    full = gs.grade_spread(demo_con.cursor(), filters).quarters
+    full = full[full["people"] > 0].reset_index(drop=True)
+    lean = gs.good_share_tests(demo_con.cursor(), filters)
+    assert list(lean[["unit", "period"]].itertuples(index=False)) == list(full[["unit", "period"]].itertuples(index=False))
+    for column in ("people", "good", "p0", "good_share", "p_value"):
+        np.testing.assert_allclose(lean[column].to_numpy(float), full[column].to_numpy(float), rtol=0, atol=1e-12)

@@ -38,6 +38,7 @@ def small(con):
         INSERT INTO monthly VALUES ('P1', DATE '2025-01-01', 10, 9, '较饱满', '好', 1);
     """)
     store.refresh_worklog_monthly(con)  # what the importer does after writing logs
+    store.refresh_rating_gaps(con)  # and after writing ratings
     return con
 
 

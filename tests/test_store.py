@@ -1,4 +1,4 @@
-"""The store: migrations, the monthly log pre-aggregate, and what undo does to it."""
+"""The store: migrations, the monthly log and ratings pre-aggregates, and what undo does to them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from analytics import importer, store
 
 
 def test_new_store_is_at_the_latest_schema_version(con):
-    assert store.schema_version(con) == store.SCHEMA_VERSION == 3
+    assert store.schema_version(con) == store.SCHEMA_VERSION == 4
 
 
 def test_a_version_1_store_with_logs_is_migrated_and_its_monthly_aggregate_filled(tmp_path):
@@ -25,10 +25,18 @@ def test_a_version_1_store_with_logs_is_migrated_and_its_monthly_aggregate_fille
         INSERT INTO worklog_daily VALUES ('P1', DATE '2025-05-01', 3, 1), ('P1', DATE '2025-05-06', 8, 2),
                                          ('P1', DATE '2025-05-10', 4, 1), ('P2', DATE '2025-06-03', 6, 1)
     """)
+    con.execute("""
+        INSERT INTO ratings VALUES ('P1', 'P2', '互评', '2025Q1', 2025, 1, 80, 1),
+                                   ('P1', 'P3', '上级', '2025Q1', 2025, 1, 90, 1),
+                                   ('P1', 'P1', '自评', '2025Q1', 2025, 1, 99, 1)
+    """)
     con.close()
     con = store.connect(path)
-    assert store.schema_version(con) == 3
+    assert store.schema_version(con) == 4
     assert rows(con, "SELECT count(*) FROM audit_log") == [(0,)]  # v3 added the audit log
+    # v4 filled the ratings pre-aggregate: each rating with the other non-self raters' mean.
+    assert rows(con, "SELECT rater, is_self, n_others, others_mean FROM rating_gaps ORDER BY rater") == [
+        ("P1", True, 2, 85.0), ("P2", False, 1, 90.0), ("P3", False, 1, 80.0)]
     # 2025-05-01 is Labour Day (holiday), 05-06 a Tuesday, 05-10 a Saturday: one working day logged.
     assert rows(con, "SELECT * FROM worklog_monthly ORDER BY ALL") == [
         ("P1", dt.date(2025, 5, 1), 15.0, 3, 1, 4), ("P2", dt.date(2025, 6, 1), 6.0, 1, 1, 1)]
@@ -62,3 +70,62 @@ def test_demo_monthly_aggregate_matches_the_daily_one(demo_con):
         ) x FULL JOIN worklog_monthly m USING (person_id, month)
         WHERE x.h IS DISTINCT FROM m.hours OR x.d IS DISTINCT FROM m.logged_days
     """) == [(0,)]
+
+
+# The ratings pre-aggregate recomputed from the ratings table, the way raters.py used to compute it.
+RATING_GAPS_AFRESH = """
+    WITH r AS (
+        SELECT person_id, rater, rater_type, period, score,
+               (rater_type = '自评' OR rater = person_id) AS is_self FROM ratings
+    ),
+    t AS (SELECT person_id, period, sum(score) AS s, count(*) AS n FROM r WHERE NOT is_self GROUP BY ALL),
+    b AS (SELECT person_id, period, rater, sum(score) AS s, count(*) AS n FROM r WHERE NOT is_self GROUP BY ALL)
+    SELECT r.person_id, r.period, r.rater, r.rater_type, r.score, r.is_self,
+           coalesce(t.n, 0) - coalesce(b.n, 0) AS n_others,
+           round((t.s - coalesce(b.s, 0)) / NULLIF(coalesce(t.n, 0) - coalesce(b.n, 0), 0), 9) AS others_mean
+    FROM r LEFT JOIN t USING (person_id, period)
+    LEFT JOIN b ON NOT r.is_self AND b.person_id = r.person_id AND b.period = r.period AND b.rater = r.rater
+"""
+RATING_GAPS_STORED = """
+    SELECT person_id, period, rater, rater_type, score, is_self, n_others, round(others_mean, 9)
+    FROM rating_gaps
+"""
+
+
+def rating_gaps_in_step(con) -> bool:
+    differ = rows(con, f"""
+        SELECT count(*) FROM (
+            (({RATING_GAPS_AFRESH}) EXCEPT ALL ({RATING_GAPS_STORED}))
+            UNION ALL (({RATING_GAPS_STORED}) EXCEPT ALL ({RATING_GAPS_AFRESH})))
+    """)
+    return differ == [(0,)]
+
+
+def test_import_replace_and_undo_keep_the_ratings_aggregate_in_step(con, settings, tmp_path):
+    header = ["被评价人编号", "评价人", "评价类型", "考核周期", "分数"]
+    first = write_text(tmp_path / "r1.csv", [header, ["P1", "P2", "互评", "2025Q1", "80"],
+                                              ["P1", "P3", "上级", "2025Q1", "90"],
+                                              ["P1", "P1", "自评", "2025Q1", "99"],
+                                              ["P2", "P1", "互评", "2025Q2", "70"]])
+    second = write_text(tmp_path / "r2.csv", [header, ["P1", "P2", "互评", "2025Q1", "60"],
+                                               ["P1", "P4", "互评", "2025Q1", "75"]])
+    assert importer.import_files(con, [first], settings)[0].status == "loaded"
+    assert rating_gaps_in_step(con)
+    assert rows(con, "SELECT rater, n_others, others_mean FROM rating_gaps WHERE person_id = 'P1' "
+                     "ORDER BY rater") == [("P1", 2, 85.0), ("P2", 1, 90.0), ("P3", 1, 80.0)]
+    replaced = importer.import_files(con, [second], settings, replace=True)[0]
+    assert replaced.status == "loaded" and replaced.replaced == 1
+    assert rating_gaps_in_step(con)
+    assert rows(con, "SELECT rater, n_others, others_mean FROM rating_gaps WHERE person_id = 'P1' "
+                     "ORDER BY rater") == [("P1", 3, 75.0), ("P2", 2, 82.5), ("P3", 2, 67.5), ("P4", 2, 75.0)]
+    importer.undo(con, replaced.batch_id)
+    assert rating_gaps_in_step(con)
+    assert rows(con, "SELECT rater, n_others, others_mean FROM rating_gaps WHERE person_id = 'P1' "
+                     "ORDER BY rater") == [("P1", 2, 85.0), ("P2", 1, 90.0), ("P3", 1, 80.0)]
+    importer.undo(con, replaced.batch_id - 1)
+    assert rows(con, "SELECT count(*) FROM rating_gaps") == [(0,)]
+
+
+def test_demo_ratings_aggregate_matches_a_recomputation(demo_con):
+    assert rows(demo_con, "SELECT count(*) FROM rating_gaps") == rows(demo_con, "SELECT count(*) FROM ratings")
+    assert rating_gaps_in_step(demo_con)
