@@ -201,8 +201,19 @@ def sign_in(page: Page, username: str, password: str, timeout_ms: float = STEP_T
     form = main(page).locator("[data-testid='stForm']")
     form.get_by_label("账号").fill(username)
     form.get_by_label("密码").fill(password)
+    # Wait for the run the click starts (not a message left from an earlier attempt): an observer
+    # notes when Streamlit's script state turns to running.
+    page.evaluate("""() => {
+        window.__kaoheRan = false;
+        const app = document.querySelector("[data-testid='stApp']");
+        new MutationObserver(() => {
+            if (app.getAttribute('data-test-script-state') === 'running') window.__kaoheRan = true;
+        }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    }""")
     form.get_by_role("button", name="登录").click()
-    # Done when the form has gone (signed in) or says why not.
+    page.wait_for_function("() => window.__kaoheRan", timeout=timeout_ms)
+    # Then until the form has gone (signed in: the run reruns into the page) or says why not. After an
+    # earlier failed attempt its message may still show: callers then wait for what they expect.
     page.wait_for_function(
         "() => document.querySelector(\"[data-testid='stAlertContentError']\")"
         " || !Array.from(document.querySelectorAll('h1')).some(h => h.innerText.trim() === '考核分析看板')",

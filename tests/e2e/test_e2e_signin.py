@@ -54,6 +54,7 @@ def test_a_bookmark_asks_for_sign_in_then_shows_its_view(real_app, tab):
     expect(harness.main(tab).locator("[data-testid='stAlertContentError']")).to_contain_text("账号或密码错误")
     harness.sign_in(tab, "lead-e2e", PASSWORD)
     expect(harness.main(tab).locator("h1").first).to_have_text("评价人分析")
+    harness.wait_idle(tab)
     assert harness.url_path(tab) == "/raters"
     assert harness.chips(tab, "地区") == ["东湖区"]
     expect(harness.sidebar(tab)).to_contain_text("当前用户：lead-e2e（领导）")
