@@ -45,10 +45,6 @@ class User:
     def scope(self) -> Scope:
         return Scope(self.role, self.districts, self.units, user=self.username)
 
-    @property
-    def label(self) -> str:
-        return self.display_name or self.username
-
     def as_json(self) -> dict:
         return {"role": self.role, "districts": list(self.districts), "units": list(self.units),
                 "display_name": self.display_name, "password_hash": self.password_hash}
