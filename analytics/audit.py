@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from analytics.access import ROLES
+
 ACTIONS = {
     "signin": "登录",
     "signin_failed": "登录失败",
@@ -93,6 +95,7 @@ def entries(con: duckdb.DuckDBPyConnection, q: AuditQuery = AuditQuery()) -> pd.
     finally:
         cur.close()
     frame["action"] = frame["action"].map(lambda a: ACTIONS.get(a, a))
+    frame["role"] = frame["role"].map(lambda r: ROLES.get(r, r) if isinstance(r, str) else "")
     frame["ok"] = frame["ok"].map({True: "成功", False: "失败"})
     frame["logged_at"] = frame["logged_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
     return frame.rename(columns={"logged_at": "时间", "username": "账号", "role": "角色", "action": "操作",

@@ -261,8 +261,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    import inspect
-
     from analytics import access
     from analytics import normalize as nz
     from analytics.filters import Filters
@@ -298,8 +296,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     cur = access.scoped(con, scope)
     try:
         # Groups smaller than the configured minimum are suppressed here as on the pages.
-        extra = {"min_group": settings.min_group_size} if "min_group" in inspect.signature(fn).parameters else {}
-        frame = fn(cur, filters, ReportArgs(year=args.year, period=period, month=month), **extra)
+        frame = fn(cur, filters, ReportArgs(year=args.year, period=period, month=month,
+                                            min_group=settings.min_group_size))
         audit.record(con, _who(args.as_user), "report", detail, role=scope.role)
     except ReportError as exc:
         audit.record(con, _who(args.as_user), "report", f"{detail}：{exc}", ok=False, role=scope.role)

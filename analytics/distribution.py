@@ -449,11 +449,11 @@ def report_filters(filters: Filters, args: ReportArgs) -> Filters:
 
 @report("distribution", "分数分布：每个单位每个季度的人数、平均分、中位数、标准差、四分位距、95分及以上占比、"
         "不同分值数、同期标准差中位数和平均化打分标记（可用 --period 或 --year 限定季度）")
-def distribution_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportArgs,
-                        min_group: int = 5) -> pd.DataFrame:
+def distribution_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportArgs) -> pd.DataFrame:
     """Keys: unit, period, people, mean_score, median_score, sd_score, iqr_score, share_95,
     distinct_scores, period_median_sd, flattened_flag. Statistics are null for unit-quarters with
-    fewer than ``min_group`` people (样本过少)."""
+    fewer than ``args.min_group`` people (样本过少)."""
+    min_group = args.min_group
     frame = unit_quarter_spread(con, report_filters(filters, args), min_group)
     stats = ["mean_score", "median_score", "sd_score", "iqr_score", "share_95"]
     frame = frame.astype({c: object for c in [*stats, "distinct_scores"]})

@@ -1036,11 +1036,11 @@ REPORT_COLUMNS = ["unit", "period", "people", "good_share", "mean_score", "sd_sc
 @report("unit-grades", "等次分布：每个单位每个季度的定等人数（不含不确定等次）、好等次比例、平均分、标准差、"
         "收缩后好等次比例、好等次偏高标记（精确二项，高于99.8%控制线）和平均化打分标记"
         "（可用 --period 或 --year 限定季度）")
-def unit_grades_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportArgs,
-                       min_group: int = 5) -> pd.DataFrame:
+def unit_grades_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportArgs) -> pd.DataFrame:
     """Keys: unit, period, people, good_share, mean_score, sd_score, shrunk_good_share, inflation_flag,
     flattened_flag. good_share, mean_score, sd_score and shrunk_good_share are null for unit-quarters
-    with fewer than ``min_group`` people (样本过少); the flags are always given."""
+    with fewer than ``args.min_group`` people (样本过少); the flags are always given."""
+    min_group = args.min_group
     f = report_filters(filters, args)
     result = grade_spread(con, f, min_group)
     q = result.quarters[result.quarters["people"] > 0]

@@ -21,6 +21,7 @@ class ReportArgs:
     year: int | None = None
     period: str | None = None  # 'YYYYQn'
     month: str | None = None  # 'YYYY-MM'
+    min_group: int = 5  # groups smaller than this are suppressed, as on the pages ([app] min_group_size)
 
 
 ReportFn = Callable[[duckdb.DuckDBPyConnection, Filters, ReportArgs], pd.DataFrame]

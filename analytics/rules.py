@@ -565,7 +565,7 @@ def rules_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: ReportA
     cfg = config or _config_from_file()
     year = int(args.year)
     f = filters.with_(years=(year,), periods=tuple(p for p in filters.periods if p.startswith(str(year))))
-    b = check_rules(con, f, cfg).breaches
+    b = check_rules(con, f, cfg, args.min_group).breaches
     return b[REPORT_COLUMNS].reset_index(drop=True)
 
 

@@ -208,7 +208,9 @@ def test_the_audit_log_query_filters(real_app):
         audit.record(con, "a", "signin", role="admin")
         audit.record(con, "b", "signin_failed", ok=False)
         audit.record(con, "a", "export", "x.csv", role="admin")
-        assert list(audit.entries(con, audit.AuditQuery(users=("a",)))["操作"]) == ["导出", "登录"]
+        mine = audit.entries(con, audit.AuditQuery(users=("a",)))
+        assert list(mine["操作"]) == ["导出", "登录"] and list(mine["角色"]) == ["管理员", "管理员"]
+        assert list(audit.entries(con, audit.AuditQuery(users=("b",)))["角色"]) == [""]
         assert list(audit.entries(con, audit.AuditQuery(failed_only=True))["账号"]) == ["b"]
         assert list(audit.entries(con, audit.AuditQuery(actions=("export",)))["内容"]) == ["x.csv"]
         tomorrow = dt.date.today() + dt.timedelta(days=1)
