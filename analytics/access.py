@@ -31,7 +31,7 @@ ROLE_RIGHTS = {
 # Tables that hold no personnel rows: bookkeeping, the calendar. Not shadowed.
 UNSCOPED_TABLES = frozenset({"meta", "import_batch", "workday_calendar"})
 # Tables a non-administrator never reads: shadowed by an empty view.
-HIDDEN_TABLES = frozenset({"audit_log"})
+HIDDEN_TABLES = frozenset({"audit_log", "memo"})
 # Columns that hold a person's name (masked for roles without name rights).
 NAME_COLUMNS = frozenset({"name", "assessor"})
 # Columns never shown to a non-administrator (the keyed hash of the 身份证号).

@@ -4,12 +4,14 @@ every analysis page."""
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, replace
+import json
+from dataclasses import asdict, dataclass, replace
 
 import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics import memo, store
 from analytics.figures import ANNUAL_GRADE_ORDER, GRADE_COLORS, QUARTER_GRADE_ORDER
 from analytics.filters import Filters
 from analytics.findings import Finding
@@ -224,3 +226,35 @@ def all_leads(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int =
             failed.append((MODULE_TITLES[name], str(exc)))
     units = [r[0] for r in con.execute("SELECT DISTINCT unit FROM units WHERE unit IS NOT NULL").fetchall()]
     return Leads(tuple(leads(found, units)), tuple(failed))
+
+
+# --- remembered per state of the data ----------------------------------------------------------------
+
+def remembered_leads(root: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, filters: Filters,
+                     min_group: int = 5, grants: object = None) -> Leads:
+    """``all_leads(con, filters, min_group)``, remembered in the store (``analytics.memo``).
+
+    ``root`` reads and writes the memo (the whole store); ``con`` computes (it may be a scoped cursor),
+    and ``grants`` says what ``con`` sees (``access.grants`` of the user: it is part of the key, so one
+    scope's findings are never served to another). A result with a failed analysis is not kept.
+    """
+    version = store.data_version(root)
+    memo_key = memo.key("leads", version, filters, min_group, grants)
+    text = memo.recall(root, memo_key)
+    if text is not None:
+        return leads_from_json(text)
+    found = all_leads(con, filters, min_group)
+    if not found.failed:
+        memo.keep(root, memo_key, "leads", version, leads_to_json(found))
+    return found
+
+
+def leads_to_json(found: Leads) -> str:
+    return json.dumps({"leads": [{"finding": asdict(lead.finding), "units": list(lead.units)} for lead in found.leads],
+                       "failed": [list(f) for f in found.failed]}, ensure_ascii=False)
+
+
+def leads_from_json(text: str) -> Leads:
+    data = json.loads(text)
+    return Leads(tuple(Lead(Finding(**lead["finding"]), tuple(lead["units"])) for lead in data["leads"]),
+                 tuple(tuple(f) for f in data["failed"]))

@@ -219,8 +219,24 @@ def _v4(con: duckdb.DuckDBPyConnection) -> None:
     refresh_rating_gaps(con)
 
 
+_V5_MEMO = """
+CREATE TABLE memo (
+    key          VARCHAR PRIMARY KEY,  -- digest of the kind, data version, code and inputs (analytics.memo)
+    kind         VARCHAR NOT NULL,     -- e.g. 'leads' (总览's findings)
+    data_version VARCHAR NOT NULL,     -- the data version the result belongs to
+    made_at      TIMESTAMP NOT NULL,
+    payload      VARCHAR NOT NULL      -- the result, as JSON
+);
+"""
+
+
+def _v5(con: duckdb.DuckDBPyConnection) -> None:
+    """Results remembered per state of the data (analytics.memo): 总览's findings."""
+    con.execute(_V5_MEMO)
+
+
 # Numbered migrations; each runs in its own transaction and bumps the stored version.
-MIGRATIONS = [(1, _v1), (2, _v2), (3, _v3), (4, _v4)]
+MIGRATIONS = [(1, _v1), (2, _v2), (3, _v3), (4, _v4), (5, _v5)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

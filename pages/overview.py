@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.figures import pct
-from analytics.overview import all_leads, grade_mix_figure, overview, trend_figure
+from analytics.overview import grade_mix_figure, overview, trend_figure
 from ui import blocks, common, router, sidebar
 
 router.enter()
@@ -25,7 +25,7 @@ if latest is not None:
 st.markdown(headline + "。")
 
 st.subheader("需要关注的发现")
-found = common.compute(all_leads, f, config.min_group_size)
+found = common.leads(f, config.min_group_size)
 for title, error in found.failed:  # one analysis failing must not take the overview down
     st.warning(f"「{title}」的发现暂时无法汇总：{error}")
 if not found.leads:

@@ -10,9 +10,12 @@ import pytest
 from apptools import shown_formats
 from streamlit.testing.v1 import AppTest
 
+from analytics import access, importer, memo, store
+from analytics import overview as overview_module
+from analytics.access import Scope
 from analytics.filters import Filters
 from analytics.findings import Finding
-from analytics.overview import FINDING_MODULES, all_leads, findings_of, leads, overview
+from analytics.overview import FINDING_MODULES, all_leads, findings_of, leads, overview, remembered_leads
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -133,3 +136,66 @@ def test_overview_links_preselect_the_named_unit_where_the_page_judges_it_alone(
     assert ("查看「北原县教育局」的详情", "rules", {"unit": ["北原县教育局"]}) in links
     assert ("查看「南川县公安局、青崖市公安局」的详情", "saturation", {"unit": ["南川县公安局", "青崖市公安局"]}) in links
     assert links.count(("查看全部详情", "rules", {})) == 2
+
+
+# --- findings remembered in the store ---------------------------------------------------------------
+
+@pytest.fixture
+def demo_copy(tmp_path, demo_con):
+    """A writable copy of the session's demo store."""
+    import shutil
+
+    demo_con.execute("CHECKPOINT")
+    source = demo_con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    shutil.copy(source, tmp_path / "copy.duckdb")
+    connection = store.connect(tmp_path / "copy.duckdb")
+    yield connection
+    connection.close()
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("computed instead of recalled")
+
+
+def test_findings_are_remembered_per_data_version_filters_and_grants(demo_copy, monkeypatch):
+    admin = Scope("admin")
+    fresh = all_leads(demo_copy.cursor(), Filters())
+    assert fresh.leads and not fresh.failed
+    first = remembered_leads(demo_copy, demo_copy.cursor(), Filters(), 5, admin)
+    assert first == fresh and memo.entries(demo_copy) == 1
+    # Now computing is refused: the same question is answered from the store, equal to the computation.
+    monkeypatch.setattr(overview_module, "all_leads", _refuse)
+    assert remembered_leads(demo_copy, demo_copy.cursor(), Filters(), 5, admin) == fresh
+    # Anything else in the key is a new question.
+    for filters, min_group, grants in ((Filters(districts=("东湖区",)), 5, admin), (Filters(), 10, admin),
+                                       (Filters(), 5, Scope("leader", districts=("东湖区",)))):
+        with pytest.raises(AssertionError, match="computed instead of recalled"):
+            remembered_leads(demo_copy, demo_copy.cursor(), filters, min_group, grants)
+    # An undo changes the data: the old entry is not served, and is dropped once a new one is kept.
+    importer.undo(demo_copy, 7, user="测试")
+    with pytest.raises(AssertionError, match="computed instead of recalled"):
+        remembered_leads(demo_copy, demo_copy.cursor(), Filters(), 5, admin)
+    monkeypatch.undo()
+    after = remembered_leads(demo_copy, demo_copy.cursor(), Filters(), 5, admin)
+    assert after == all_leads(demo_copy.cursor(), Filters())
+    assert memo.entries(demo_copy) == 1
+
+
+def test_a_scoped_cursor_never_sees_the_memo_and_a_read_only_store_keeps_nothing(demo_copy, tmp_path):
+    leader = Scope("leader", districts=("东湖区",))
+    scoped = access.scoped(demo_copy, leader)
+    mine = remembered_leads(demo_copy, scoped, Filters(), 5, access.grants(leader))
+    assert mine == all_leads(scoped, Filters())
+    assert memo.entries(demo_copy) == 1
+    assert scoped.execute("SELECT count(*) FROM memo").fetchall() == [(0,)]
+    scoped.close()
+    demo_copy.execute("CHECKPOINT")
+    demo_copy.close()
+    read_only = store.connect(tmp_path / "copy.duckdb", read_only=True)
+    try:
+        found = remembered_leads(read_only, read_only.cursor(), Filters(districts=("西岭区",)), 5, Scope("admin"))
+        assert found == all_leads(read_only.cursor(), Filters(districts=("西岭区",)))
+        assert memo.entries(read_only) == 1  # the leader's entry only: nothing was written
+    finally:
+        read_only.close()

@@ -11,7 +11,7 @@ from analytics import importer, store
 
 
 def test_new_store_is_at_the_latest_schema_version(con):
-    assert store.schema_version(con) == store.SCHEMA_VERSION == 4
+    assert store.schema_version(con) == store.SCHEMA_VERSION == 5
 
 
 def test_a_version_1_store_with_logs_is_migrated_and_its_monthly_aggregate_filled(tmp_path):
@@ -32,8 +32,9 @@ def test_a_version_1_store_with_logs_is_migrated_and_its_monthly_aggregate_fille
     """)
     con.close()
     con = store.connect(path)
-    assert store.schema_version(con) == 4
+    assert store.schema_version(con) == 5
     assert rows(con, "SELECT count(*) FROM audit_log") == [(0,)]  # v3 added the audit log
+    assert rows(con, "SELECT count(*) FROM memo") == [(0,)]  # v5 added the memo of results
     # v4 filled the ratings pre-aggregate: each rating with the other non-self raters' mean.
     assert rows(con, "SELECT rater, is_self, n_others, others_mean FROM rating_gaps ORDER BY rater") == [
         ("P1", True, 2, 85.0), ("P2", False, 1, 90.0), ("P3", False, 1, 80.0)]

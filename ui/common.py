@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import access, audit, exporting, store
+from analytics import access, audit, exporting, overview, store
 from analytics.access import Scope
 from analytics.config import ConfigError, Settings, load_settings
 from analytics.store import StoreError
@@ -133,6 +133,20 @@ def compute(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         version = store.data_version(cur)
     key = access.grants(scope())  # what the scope grants, not who holds it
     return _compute(fn.__module__, fn.__qualname__, version, key, args, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner="正在汇总各页的发现，请稍候……")
+def _leads(version: tuple, who: Scope, filters: Any, min_group: int) -> overview.Leads:
+    with root_cursor() as root, cursor(who) as cur:
+        return overview.remembered_leads(root, cur, filters, min_group, who)
+
+
+def leads(filters: Any, min_group: int) -> overview.Leads:
+    """总览's findings for the session's user: from memory, else from the store's memo (kept per state of
+    the data, so only the first visit after an import computes them), else computed."""
+    with root_cursor() as cur:
+        version = store.data_version(cur)
+    return _leads(version, access.grants(scope()), filters, min_group)
 
 
 @st.cache_resource(show_spinner=False)
