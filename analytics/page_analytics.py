@@ -21,7 +21,7 @@ import pandas as pd
 from analytics import distribution, grade_spread, patterns, pilots, raters, rules, saturation
 from analytics.config import load_settings
 from analytics.filters import Filters
-from analytics.overview import FINDING_MODULES, findings_of, overview
+from analytics.overview import FINDING_MODULES, findings_of, overview, remembered_leads
 from analytics.people import find_people, person_history, unit_people
 
 Parts = dict[str, object]
@@ -41,6 +41,15 @@ def overview_page(con: duckdb.DuckDBPyConnection, f: Filters, min_group: int = 5
     for name in FINDING_MODULES:
         findings += findings_of(con, name, f, min_group)
     return {"overview": ov, "findings": findings}
+
+
+def remembered_overview_page(con: duckdb.DuckDBPyConnection, f: Filters, min_group: int = 5) -> Parts:
+    """总览 as the app serves it once its findings are remembered in the store (``analytics.memo``): every
+    visit after the first with the same data, filters and access. ``overview_page`` is the first visit."""
+    ov = overview(con, f)
+    if ov.empty:
+        return {"overview": ov}
+    return {"overview": ov, "findings": remembered_leads(con, con, f, min_group, None).leads}
 
 
 def distribution_page(con: duckdb.DuckDBPyConnection, f: Filters, min_group: int = 5) -> Parts:
