@@ -81,3 +81,34 @@ def test_import_page_lists_row_level_errors(empty_app):
     errors = next(d.value for d in at.dataframe if "原因" in d.value.columns)
     assert errors[["行号", "列", "值"]].values.tolist() == [[2, "得分", "105"], [3, "季度", "2025年春"]]
     assert next(b for b in at.button if b.label.startswith("导入")).disabled
+
+
+def _long_table_script() -> None:
+    import sys
+
+    import pandas as pd
+    import streamlit as st
+
+    sys.path.insert(0, st.session_state["root"])
+    from analytics.access import Scope
+    from ui import blocks, common
+
+    st.session_state[common.SCOPE_KEY] = Scope(st.session_state["role"], districts=("东湖区",))
+    frame = pd.DataFrame({"人员编号": [f"P{i:05d}" for i in range(2_500)], "小时": [i / 4 for i in range(2_500)]})
+    blocks.show(frame)
+    blocks.show(frame.head(3))
+
+
+@pytest.mark.parametrize(("role", "download_hint"), [("leader", True), ("viewer", False)])
+def test_a_long_table_shows_its_first_rows_and_says_how_many_there_are(role, download_hint):
+    at = AppTest.from_function(_long_table_script)
+    at.session_state["root"] = str(Path(__file__).resolve().parent.parent)
+    at.session_state["role"] = role
+    at.run()
+    assert not at.exception
+    long, short = at.dataframe
+    assert len(long.value) == 2_000 and long.value["人员编号"].iloc[-1] == "P01999"
+    assert len(short.value) == 3
+    captions = [c.value for c in at.caption]
+    assert captions == ["表格较长，这里只显示前 2,000 行（共 2,500 行；表头排序只对显示的行有效）。请用左侧筛选缩小范围"
+                        + ("，或下载完整的表。" if download_hint else "。")]

@@ -9,6 +9,10 @@ import streamlit as st
 from analytics.figures import style, table_formats
 from ui import common
 
+# Rows a table shows on screen. A whole city's people (20,000 rows) is megabytes for the browser to
+# receive and lay out, and no one reads it on screen: the rest is reached by filtering, or downloaded.
+SHOW_ROWS = 2_000
+
 
 def chart(fig, how_to_read: str, key: str, selectable: bool = False):
     """A plotly chart and, under it, one line that says what it shows and how to read it.
@@ -40,7 +44,15 @@ def show(frame: pd.DataFrame, formats: dict[str, str] | None = None, hidden: tup
     if hidden or blank:
         kwargs["column_order"] = [c for c in frame.columns if c not in hidden and c not in blank]
     kwargs.setdefault("placeholder", "—")  # a missing value, as figures.pct writes it (Streamlit: "None")
-    return st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **kwargs)
+    total = len(shown)
+    if total > SHOW_ROWS:
+        shown = shown.iloc[:SHOW_ROWS]
+    selected = st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **kwargs)
+    if total > SHOW_ROWS:
+        rest = "，或下载完整的表" if common.scope().can_export else ""
+        st.caption(f"表格较长，这里只显示前 {SHOW_ROWS:,} 行（共 {total:,} 行；表头排序只对显示的行有效）。"
+                   f"请用左侧筛选缩小范围{rest}。")
+    return selected
 
 
 def table(frame: pd.DataFrame, stem: str, key: str, caption: str | None = None,
