@@ -354,10 +354,33 @@ def histogram_figure(histogram: pd.DataFrame, group: str, bin_width: float) -> g
     return fig
 
 
-def box_figure(groups: pd.DataFrame, grouping: str, min_group: int = 5) -> go.Figure:
-    """One box per group from the statistics computed in SQL (groups below ``min_group`` left out)."""
-    label, _ = _grouping(grouping)
+BOX_MAX_GROUPS = 60  # more boxes than this are unreadable (and slow to draw): the rest is in the table
+SCATTER_GL_POINTS = 2_000  # above this many points a scatter is drawn with WebGL (SVG slows the browser)
+
+
+def box_groups(groups: pd.DataFrame, min_group: int = 5, limit: int = BOX_MAX_GROUPS) -> tuple[pd.DataFrame, int]:
+    """The groups the box chart draws and how many big-enough groups it leaves out.
+
+    Groups below ``min_group`` are never drawn. Up to ``limit`` groups: all of them. With more (a city's
+    units), the ``limit`` // 2 groups with the narrowest interquartile range (where scores are flattened)
+    and the rest of ``limit`` with the widest, in the table's order; every group stays in the table."""
     shown = groups[groups["people"] >= min_group]
+    if len(shown) <= limit:
+        return shown, 0
+    iqr = (shown["q3"] - shown["q1"]).to_numpy(float)
+    order = np.lexsort((shown["group"].astype(str).to_numpy(), iqr))  # narrowest first, ties by name
+    narrow = limit // 2
+    keep = np.zeros(len(shown), dtype=bool)
+    keep[order[:narrow]] = True
+    keep[order[len(order) - (limit - narrow):]] = True
+    return shown[keep], len(shown) - int(keep.sum())
+
+
+def box_figure(groups: pd.DataFrame, grouping: str, min_group: int = 5, limit: int = BOX_MAX_GROUPS) -> go.Figure:
+    """One box per group from the statistics computed in SQL (groups below ``min_group`` left out; at most
+    ``limit`` boxes, see ``box_groups``)."""
+    label, _ = _grouping(grouping)
+    shown, left_out = box_groups(groups, min_group, limit)
     fig = go.Figure()
     fig.add_trace(go.Box(
         y=shown["group"], q1=shown["q1"], median=shown["median"], q3=shown["q3"], mean=shown["mean"],
@@ -365,7 +388,9 @@ def box_figure(groups: pd.DataFrame, grouping: str, min_group: int = 5) -> go.Fi
         name="分数", boxmean=True, showlegend=False,
     ))
     fig.add_vline(x=TOP_SCORE, line_dash="dot", line_color=MUTED_COLOR)
-    fig.update_layout(xaxis_title="季度考核得分", yaxis_title=label, title=chart_title(f"各{label}分数箱线图"),
+    title = (f"各{label}分数箱线图：四分位距最小的 {limit // 2} 个和最大的 {limit - limit // 2} 个"
+             f"（另有 {left_out} 个见下表）" if left_out else f"各{label}分数箱线图")
+    fig.update_layout(xaxis_title="季度考核得分", yaxis_title=label, title=chart_title(title),
                       height=max(320, 26 * len(shown) + 120), yaxis={"autorange": "reversed"})
     return fig
 
@@ -374,16 +399,17 @@ def sd_figure(quarters: pd.DataFrame, min_group: int = 5) -> go.Figure:
     """SD of each unit-quarter against half the period's median SD; flattened points in the flag colour."""
     shown = quarters[quarters["people"] >= min_group].copy()
     fig = go.Figure()
+    scatter = go.Scattergl if len(shown) > SCATTER_GL_POINTS else go.Scatter
     for flagged, colour, name in ((False, NEUTRAL_COLOR, "其他单位季度"), (True, FLAG_COLOR, "平均化打分")):
         part = shown[shown["flattened_flag"] == flagged]
-        fig.add_scatter(
+        fig.add_trace(scatter(
             x=part["period"], y=part["sd_score"], mode="markers", name=name,
             marker={"color": colour, "size": 8 if flagged else 6, "opacity": 0.9 if flagged else 0.5},
             customdata=np.stack([part["unit"], part["people"], part["distinct_scores"]], axis=-1)
             if len(part) else None,
             hovertemplate="%{customdata[0]}<br>%{x}<br>标准差 %{y:.1f}分，%{customdata[1]}人，"
                           "%{customdata[2]}种分值<extra></extra>",
-        )
+        ))
     bench = quarters.drop_duplicates("period").sort_values("period")
     fig.add_scatter(x=bench["period"], y=bench["period_median_sd"] * FLAT_SD_RATIO, mode="lines+markers",
                     name="同期标准差中位数的一半（判定线）", line={"color": MUTED_COLOR, "dash": "dash"},

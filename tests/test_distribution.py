@@ -247,3 +247,28 @@ def test_page_renders_on_demo_data_and_when_empty(demo_app, demo_con):
     assert not at.exception
     assert any("没有数据" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+def test_box_chart_of_many_groups_draws_the_narrowest_and_widest_and_counts_the_rest():
+    iqr = {"甲": 1.0, "乙": 9.0, "丙": 2.0, "丁": 8.0, "戊": 5.0, "己": 0.5, "庚": 7.0, "小": 0.1}
+    groups = pd.DataFrame({"group": list(iqr), "people": [10] * 7 + [2], "q1": 80.0,
+                           "q3": [80.0 + v for v in iqr.values()], "median": 85.0, "mean": 85.0,
+                           "low": 70.0, "high": 99.0})
+    shown, left_out = dist.box_groups(groups, min_group=5, limit=4)
+    # 小 is too small to draw at all; of the other 7: narrowest 己 (0.5), 甲 (1); widest 乙 (9), 丁 (8).
+    assert list(shown["group"]) == ["甲", "乙", "丁", "己"] and left_out == 3
+    every, none_left = dist.box_groups(groups, min_group=5, limit=7)
+    assert len(every) == 7 and none_left == 0
+    fig = dist.box_figure(groups, "unit", min_group=5, limit=4)
+    assert list(fig.data[0].y) == ["甲", "乙", "丁", "己"] and "另有 3 个见下表" in fig.layout.title.text
+
+
+def test_sd_chart_of_a_city_is_drawn_with_webgl():
+    def quarters(n):
+        return pd.DataFrame({"unit": [f"U{i}" for i in range(n)], "period": "2025Q1", "people": 8,
+                             "sd_score": 3.0, "distinct_scores": 5, "flattened_flag": [i % 50 == 0 for i in range(n)],
+                             "period_median_sd": 4.0})
+    assert {type(t).__name__ for t in dist.sd_figure(quarters(100)).data} == {"Scatter"}
+    big = dist.sd_figure(quarters(dist.SCATTER_GL_POINTS + 1))
+    assert [type(t).__name__ for t in big.data] == ["Scattergl", "Scattergl", "Scatter"]  # the line stays SVG
+    assert len(big.data[0].x) + len(big.data[1].x) == dist.SCATTER_GL_POINTS + 1
