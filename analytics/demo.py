@@ -1300,6 +1300,7 @@ def build_demo(con: duckdb.DuckDBPyConnection, seed: int = DEFAULT_SEED,
             """)
         store.refresh_worklog_monthly(con)
         store.refresh_rating_gaps(con)
+        store.refresh_grade_counts(con)
         con.execute(_monthly_sql(), {"seed": seed, "batch": batch_ids["monthly"], "first": first,
                                      "last": last, "y0": first.year})
         con.execute(_annual_sql(), {"seed": seed, "batch": batch_ids["annual"]})

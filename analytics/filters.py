@@ -41,17 +41,14 @@ class Filters:
 
     # --- SQL fragments -------------------------------------------------------------------
 
-    def population(self) -> tuple[str, list]:
-        """SELECT of the people the filters select, with their unit's attributes.
-
-        Columns: person_id, name, unit, dept, category, position, is_leader, district, level,
-        sector, is_pilot, pilot_since.
-        """
+    def _where(self, unit: str, category: str, leader: str) -> tuple[list[str], list]:
+        """The predicates of the filters, with the person's unit, category and leader flag in the
+        given columns (the unit's attributes always in ``u``)."""
         where: list[str] = []
         params: list = []
         for column, values in (
             ("u.district", self.districts), ("u.level", self.levels), ("u.sector", self.sectors),
-            ("p.unit", self.units), ("p.category", self.categories),
+            (unit, self.units), (category, self.categories),
         ):
             if values:
                 where.append(f"{column} = ANY(?)")
@@ -60,8 +57,17 @@ class Filters:
             where.append("COALESCE(u.is_pilot, false) = ?")
             params.append(self.pilot == "pilot")
         if self.role:
-            where.append("COALESCE(p.is_leader, false) = ?")
+            where.append(f"{leader} = ?")
             params.append(self.role == "leader")
+        return where, params
+
+    def population(self) -> tuple[str, list]:
+        """SELECT of the people the filters select, with their unit's attributes.
+
+        Columns: person_id, name, unit, dept, category, position, is_leader, district, level,
+        sector, is_pilot, pilot_since.
+        """
+        where, params = self._where("p.unit", "p.category", "COALESCE(p.is_leader, false)")
         sql = """
             SELECT p.person_id, p.name, p.unit, p.dept, p.category, p.position,
                    COALESCE(p.is_leader, false) AS is_leader,
@@ -72,6 +78,12 @@ class Filters:
         if where:
             sql += " WHERE " + " AND ".join(where)
         return sql, params
+
+    def counts_clause(self) -> tuple[str, list]:
+        """Predicate selecting the same people as ``population()`` on a table of counts per unit,
+        人员类别 and 领导/工作人员 (``grade_counts``, aliased ``c``) left-joined to ``units u``."""
+        where, params = self._where("c.unit", "c.category", "c.is_leader")
+        return (" AND ".join(where) if where else "true"), params
 
     def period_clause(self, column: str = "period") -> tuple[str, list]:
         """Predicate on a 'YYYYQn' column (quarterly results, ratings)."""

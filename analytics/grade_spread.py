@@ -161,12 +161,11 @@ def _exact_rows(n: np.ndarray, x: np.ndarray, p0: np.ndarray, cap: np.ndarray) -
     rated = n > 0
     if not rated.any():
         return out
-    pairs, inverse = np.unique(np.stack([n[rated].astype(float), p0[rated]], axis=1), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    width = int(pairs[:, 0].max()) + 2
-    upper = np.zeros((len(pairs), width))  # upper[i, k] = P(X ≥ k) for pair i, 0 beyond its n
-    limits = np.empty((len(pairs), len(LIMIT_COLUMNS)))
-    for i, (pn, pp) in enumerate(pairs):
+    ns, ps, inverse = _distinct_pairs(n[rated], p0[rated])
+    width = int(ns.max()) + 2
+    upper = np.zeros((len(ns), width))  # upper[i, k] = P(X ≥ k) for pair i, 0 beyond its n
+    limits = np.empty((len(ns), len(LIMIT_COLUMNS)))
+    for i, (pn, pp) in enumerate(zip(ns, ps, strict=True)):
         up, low = _tails(int(pn), float(pp))
         upper[i, : int(pn) + 1] = up
         limits[i] = list(_limits_from_tails(int(pn), up, low).values())
@@ -299,34 +298,39 @@ def beta_quantiles(a: np.ndarray, b: np.ndarray, qs: tuple[float, ...] = (0.025,
 # --- data ----------------------------------------------------------------------------------------
 
 def unit_quarter_grades(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Grade counts per unit and quarter for the selected people and periods.
+    """Grade counts per unit and quarter for the selected people and periods, from the
+    ``grade_counts`` pre-aggregate.
 
     Columns: unit, period, people (rated: 好/较好/一般/较差), good, fair (较好), general (一般),
-    poor (较差), uncertain (不确定等次 or no grade), mean_score, sd_score (rated people with a score).
+    poor (较差), uncertain (不确定等次 or no grade).
+    """
+    where, params = filters.counts_clause()
+    period_sql, period_params = filters.period_clause("c.period")
+    return store.frame(con, f"""
+        SELECT c.unit, c.period, sum(c.people)::BIGINT AS people, sum(c.good)::BIGINT AS good,
+               sum(c.fair)::BIGINT AS fair, sum(c.general)::BIGINT AS general, sum(c.poor)::BIGINT AS poor,
+               sum(c.uncertain)::BIGINT AS uncertain
+        FROM grade_counts c LEFT JOIN units u ON u.unit = c.unit
+        WHERE {where} AND {period_sql}
+        GROUP BY c.unit, c.period
+        ORDER BY c.unit, c.period
+    """, params + period_params)
+
+
+def unit_quarter_scores(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Mean and SD of the scores of the rated people per unit and quarter (the unit-grades report).
+
+    Columns: unit, period, mean_score, sd_score.
     """
     pop_sql, params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
-    sql = f"""
+    return con.execute(f"""
         WITH pop AS ({pop_sql})
-        SELECT pop.unit, q.period,
-               count(*) FILTER (WHERE q.grade = ANY(?)) AS people,
-               count(*) FILTER (WHERE q.grade = '好') AS good,
-               count(*) FILTER (WHERE q.grade = '较好') AS fair,
-               count(*) FILTER (WHERE q.grade = '一般') AS general,
-               count(*) FILTER (WHERE q.grade = '较差') AS poor,
-               count(*) FILTER (WHERE q.grade IS NULL OR NOT q.grade = ANY(?)) AS uncertain,
-               avg(q.score) FILTER (WHERE q.grade = ANY(?)) AS mean_score,
-               stddev_samp(q.score) FILTER (WHERE q.grade = ANY(?)) AS sd_score
+        SELECT pop.unit, q.period, avg(q.score) AS mean_score, stddev_samp(q.score) AS sd_score
         FROM quarterly q JOIN pop USING (person_id)
-        WHERE pop.unit IS NOT NULL AND {period_sql}
+        WHERE pop.unit IS NOT NULL AND q.grade = ANY(?) AND {period_sql}
         GROUP BY pop.unit, q.period
-        ORDER BY pop.unit, q.period
-    """
-    grades = list(RATED_GRADES)
-    frame = con.execute(sql, params + [grades, grades, grades, grades] + period_params).df()
-    for column in ("people", "good", "fair", "general", "poor", "uncertain"):
-        frame[column] = frame[column].astype(int)
-    return frame
+    """, params + [list(RATED_GRADES)] + period_params).df()
 
 
 def good_share_tests(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -334,28 +338,37 @@ def good_share_tests(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Dat
     the quarter's overall share p0, good_share and the exact binomial P(X ≥ good | people, p0).
 
     The same numbers as the matching columns of ``grade_spread(...).quarters`` (rows with people > 0),
-    without the limits, overdispersion, shrinkage, quotas and unit summary; for a caller (a report,
-    the pandas comparison in bench/) that needs only the test.
+    from the same pre-aggregate, without the limits, overdispersion, shrinkage, quotas and unit
+    summary; for a caller (a report, the pandas comparison in bench/) that needs only the test.
     """
-    pop_sql, params = filters.population()
-    period_sql, period_params = filters.period_clause("q.period")
-    sql = f"""
-        WITH pop AS ({pop_sql}),
-        g AS (
-            SELECT pop.unit, q.period, count(*) AS people, count(*) FILTER (WHERE q.grade = '好') AS good
-            FROM quarterly q JOIN pop USING (person_id)
-            WHERE pop.unit IS NOT NULL AND q.grade = ANY(?) AND {period_sql}
-            GROUP BY pop.unit, q.period
+    where, params = filters.counts_clause()
+    period_sql, period_params = filters.period_clause("c.period")
+    frame = store.frame(con, f"""
+        WITH g AS (
+            SELECT c.unit, c.period, sum(c.people)::BIGINT AS people, sum(c.good)::BIGINT AS good
+            FROM grade_counts c LEFT JOIN units u ON u.unit = c.unit
+            WHERE {where} AND {period_sql}
+            GROUP BY c.unit, c.period
+            HAVING sum(c.people) > 0
         )
         SELECT unit, period, people, good,
                sum(good) OVER (PARTITION BY period) / sum(people) OVER (PARTITION BY period) AS p0
         FROM g ORDER BY unit, period
-    """
-    frame = store.frame(con, sql, params + [list(RATED_GRADES)] + period_params)
+    """, params + period_params)
     n, x, p0 = frame["people"].to_numpy(int), frame["good"].to_numpy(int), frame["p0"].to_numpy(float)
     frame["good_share"] = x / np.where(n > 0, n, 1)
     frame["p_value"] = upper_tail_p(n, x, p0)
     return frame
+
+
+def _distinct_pairs(n: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (n, p) pairs of two arrays and each row's pair: (ns, ps, inverse), so that
+    ns[inverse] == n and ps[inverse] == p. Ordered by p, then n. (np.unique over rows of a 2-D array
+    sorts them as structured records, ten times slower at 10,000 rows.)"""
+    ps, p_index = np.unique(p, return_inverse=True)
+    width = int(n.max()) + 1 if len(n) else 1
+    keys, inverse = np.unique(p_index.reshape(-1).astype(np.int64) * width + n.astype(np.int64), return_inverse=True)
+    return (keys % width).astype(int), ps[keys // width], inverse.reshape(-1)
 
 
 def upper_tail_p(n: np.ndarray, x: np.ndarray, p0: np.ndarray) -> np.ndarray:
@@ -363,10 +376,9 @@ def upper_tail_p(n: np.ndarray, x: np.ndarray, p0: np.ndarray) -> np.ndarray:
     out = np.full(len(n), np.nan)
     if not len(n):
         return out
-    pairs, inverse = np.unique(np.stack([n.astype(float), p0], axis=1), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    width = int(pairs[:, 0].max()) + 2
-    upper = _upper_tails(pairs[:, 0].astype(int), pairs[:, 1], width)
+    ns, ps, inverse = _distinct_pairs(n, p0)
+    width = int(ns.max()) + 2
+    upper = _upper_tails(ns, ps, width)
     return np.where(x <= 0, 1.0, np.where(x > n, 0.0, upper[inverse, np.clip(x, 0, width - 1)]))
 
 
@@ -1045,6 +1057,7 @@ def unit_grades_report(con: duckdb.DuckDBPyConnection, filters: Filters, args: R
     result = grade_spread(con, f, min_group)
     q = result.quarters[result.quarters["people"] > 0]
     flat = unit_quarter_spread(con, f, min_group)[["unit", "period", "flattened_flag"]]
+    q = q.merge(unit_quarter_scores(con, f), on=["unit", "period"], how="left")
     q = q.merge(flat, on=["unit", "period"], how="left")
     out = pd.DataFrame({
         "unit": q["unit"], "period": q["period"], "people": q["people"].astype(int),

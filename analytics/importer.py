@@ -746,8 +746,9 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
         SELECT {cols} FROM new_rows n
         WHERE NOT EXISTS (SELECT 1 FROM key_state k WHERE k.same AND {_key_sql('k', 'n', key)})
     """)  # an INSERT's result is the number of rows it inserted
-    if kind.person_keyed:
-        _create_missing_people(cur, batch_id, result)
+    created = _create_missing_people(cur, batch_id, result) if kind.person_keyed else 0
+    if table in ("people", "quarterly") or created:
+        store.refresh_grade_counts(cur)
     if table != "units":
         _create_missing_units(cur, batch_id, result)
     if table == "worklogs":
@@ -786,7 +787,8 @@ def _move_replaced(cur: duckdb.DuckDBPyConnection, table: str, key: Sequence[str
 
 
 def _create_missing_people(cur: duckdb.DuckDBPyConnection, batch_id: int,
-                           result: TableResult) -> None:
+                           result: TableResult) -> int:
+    """Create the people a file names who are not in the store; returns how many."""
     present = {r[0] for r in cur.execute("SELECT column_name FROM (DESCRIBE inc)").fetchall()}
     unit = "any_value(unit)" if "unit" in present else "NULL"
     name = "any_value(name)" if "name" in present else "NULL"
@@ -796,7 +798,7 @@ def _create_missing_people(cur: duckdb.DuckDBPyConnection, batch_id: int,
         WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.person_id = i.person_id)
     """)
     if not created:
-        return
+        return 0
     cur.execute(f"""
         INSERT INTO people (person_id, name, unit, id_hash, auto, batch_id)
         SELECT person_id, {name}, {unit}, {id_hash}, true, {int(batch_id)}
@@ -805,6 +807,7 @@ def _create_missing_people(cur: duckdb.DuckDBPyConnection, batch_id: int,
         GROUP BY person_id
     """)
     result.warnings.append(f"{created} 名人员不在人员名册中，已按文件中的信息建立（导入人员名册后自动补全）")
+    return int(created)
 
 
 def _create_missing_units(cur: duckdb.DuckDBPyConnection, batch_id: int,
@@ -892,18 +895,22 @@ def _undo(cur: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> str:
             UNION SELECT DISTINCT person_id, period FROM ratings__replaced WHERE replaced_by = ?
         """, [batch_id, batch_id])
         removed = restored = 0
+        graded = False  # whether people or quarterly results change (grade_counts is rebuilt)
         for table in store.KIND_TABLES.values():
             cols = ", ".join(table_columns(cur, table))
-            removed += store.scalar(cur, f"SELECT count(*) FROM {table} WHERE batch_id = ?", [batch_id])
+            gone = store.scalar(cur, f"SELECT count(*) FROM {table} WHERE batch_id = ?", [batch_id])
             cur.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
-            restored += store.scalar(
-                cur, f"SELECT count(*) FROM {table}__replaced WHERE replaced_by = ?", [batch_id])
+            back = store.scalar(cur, f"SELECT count(*) FROM {table}__replaced WHERE replaced_by = ?", [batch_id])
+            removed, restored = removed + gone, restored + back
+            graded = graded or (table in ("people", "quarterly") and bool(gone or back))
             cur.execute(f"INSERT INTO {table} SELECT {cols} FROM {table}__replaced WHERE replaced_by = ?",
                         [batch_id])
             cur.execute(f"DELETE FROM {table}__replaced WHERE replaced_by = ? OR batch_id = ?",
                         [batch_id, batch_id])
         refresh_worklog_daily(cur, "SELECT * FROM undo_days")
         store.refresh_rating_gaps(cur, "SELECT * FROM undo_rating_keys")
+        if graded:
+            store.refresh_grade_counts(cur)
         cur.execute("UPDATE import_batch SET undone_at = ?, undone_by = ? WHERE batch_id = ?",
                     [dt.datetime.now(), user, batch_id])
     tail = f"，恢复了被它替换的 {restored} 行" if restored else ""

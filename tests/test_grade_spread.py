@@ -15,6 +15,7 @@ from apptools import empty_combination
 from streamlit.testing.v1 import AppTest
 
 from analytics import grade_spread as gs
+from analytics import store
 from analytics.demo import PLANTED
 from analytics.filters import Filters
 from analytics.registry import REPORTS, ReportArgs
@@ -43,6 +44,7 @@ def insert_units(con, units: dict[str, list[tuple[str, int]]], periods: tuple[st
                 "SELECT person_id, person_id, unit, '综合管理类', false, false, 1 FROM people_df")
     con.execute("INSERT INTO quarterly (person_id, period, year, quarter, score, grade, batch_id) "
                 "SELECT person_id, period, year, quarter, score, grade, 1 FROM rows_df")
+    store.refresh_grade_counts(con)  # what the importer does after writing people or quarterly results
 
 
 # 甲局: 10 rated (3 好) and one 不确定等次; 乙局: a unit of 3, everyone 好; 丙局: 60 rated, 好 exactly at the
@@ -449,3 +451,34 @@ def test_good_share_tests_match_the_page_numbers(demo_con, filters):
     assert list(lean[["unit", "period"]].itertuples(index=False)) == list(full[["unit", "period"]].itertuples(index=False))
     for column in ("people", "good", "p0", "good_share", "p_value"):
         np.testing.assert_allclose(lean[column].to_numpy(float), full[column].to_numpy(float), rtol=0, atol=1e-12)
+
+
+COUNTS_FROM_RESULTS = """
+    WITH pop AS ({pop})
+    SELECT pop.unit, q.period,
+           count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差')) AS people,
+           count(*) FILTER (WHERE q.grade = '好') AS good, count(*) FILTER (WHERE q.grade = '较好') AS fair,
+           count(*) FILTER (WHERE q.grade = '一般') AS general, count(*) FILTER (WHERE q.grade = '较差') AS poor,
+           count(*) FILTER (WHERE q.grade IS NULL OR q.grade NOT IN ('好', '较好', '一般', '较差')) AS uncertain
+    FROM quarterly q JOIN pop USING (person_id)
+    WHERE pop.unit IS NOT NULL AND {period}
+    GROUP BY ALL ORDER BY pop.unit, q.period
+"""
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(), Filters(years=(2024,)), Filters(periods=("2025Q1", "2023Q4")), Filters(districts=("南川县", "东湖区")),
+    Filters(levels=("市直",)), Filters(categories=("综合管理类",)), Filters(role="leader"), Filters(role="staff"),
+    Filters(pilot="pilot", years=(2025,)), Filters(pilot="other", categories=("行政执法类",)),
+    Filters(units=(PLANTED["tiny_unit"]["unit"], PLANTED["inflating_unit"]["unit"])),
+    Filters(districts=("东湖区",), role="staff", periods=("2024Q3",)),
+])
+def test_grade_counts_give_the_counts_of_the_selected_peoples_results(demo_con, filters):
+    """The pre-aggregate, filtered through ``Filters.counts_clause``, against counting the selected
+    people's quarterly results directly (through ``Filters.population``)."""
+    pop, params = filters.population()
+    period, period_params = filters.period_clause("q.period")
+    direct = demo_con.execute(COUNTS_FROM_RESULTS.format(pop=pop, period=period), params + period_params).df()
+    ours = gs.unit_quarter_grades(demo_con.cursor(), filters)
+    assert len(ours) > 0
+    pd.testing.assert_frame_equal(ours, direct, check_dtype=False)

@@ -11,7 +11,7 @@ from analytics import importer, store
 
 
 def test_new_store_is_at_the_latest_schema_version(con):
-    assert store.schema_version(con) == store.SCHEMA_VERSION == 5
+    assert store.schema_version(con) == store.SCHEMA_VERSION == 6
 
 
 def test_a_version_1_store_with_logs_is_migrated_and_its_monthly_aggregate_filled(tmp_path):
@@ -30,11 +30,24 @@ def test_a_version_1_store_with_logs_is_migrated_and_its_monthly_aggregate_fille
                                    ('P1', 'P3', '上级', '2025Q1', 2025, 1, 90, 1),
                                    ('P1', 'P1', '自评', '2025Q1', 2025, 1, 99, 1)
     """)
+    con.execute("""
+        INSERT INTO people (person_id, name, unit, category, is_leader, auto, batch_id) VALUES
+            ('P1', '甲', '甲局', '综合管理类', true, false, 1), ('P2', '乙', '甲局', '综合管理类', NULL, false, 1),
+            ('P3', '丙', NULL, NULL, false, false, 1);
+        INSERT INTO quarterly (person_id, period, year, quarter, score, grade, batch_id) VALUES
+            ('P1', '2025Q1', 2025, 1, 95, '好', 1), ('P2', '2025Q1', 2025, 1, NULL, '不确定等次', 1),
+            ('P2', '2025Q2', 2025, 2, 80, '一般', 1), ('P3', '2025Q1', 2025, 1, 90, '好', 1);
+    """)
     con.close()
     con = store.connect(path)
-    assert store.schema_version(con) == 5
+    assert store.schema_version(con) == 6
     assert rows(con, "SELECT count(*) FROM audit_log") == [(0,)]  # v3 added the audit log
     assert rows(con, "SELECT count(*) FROM memo") == [(0,)]  # v5 added the memo of results
+    # v6 filled the grade counts: per unit, quarter, category and leader flag; P3 has no unit.
+    assert rows(con, "SELECT * FROM grade_counts ORDER BY period, is_leader") == [
+        ("甲局", "2025Q1", "综合管理类", False, 0, 0, 0, 0, 0, 1),
+        ("甲局", "2025Q1", "综合管理类", True, 1, 1, 0, 0, 0, 0),
+        ("甲局", "2025Q2", "综合管理类", False, 1, 0, 0, 1, 0, 0)]
     # v4 filled the ratings pre-aggregate: each rating with the other non-self raters' mean.
     assert rows(con, "SELECT rater, is_self, n_others, others_mean FROM rating_gaps ORDER BY rater") == [
         ("P1", True, 2, 85.0), ("P2", False, 1, 90.0), ("P3", False, 1, 80.0)]
@@ -130,3 +143,56 @@ def test_import_replace_and_undo_keep_the_ratings_aggregate_in_step(con, setting
 def test_demo_ratings_aggregate_matches_a_recomputation(demo_con):
     assert rows(demo_con, "SELECT count(*) FROM rating_gaps") == rows(demo_con, "SELECT count(*) FROM ratings")
     assert rating_gaps_in_step(demo_con)
+
+
+GRADE_COUNTS_AFRESH = """
+    SELECT p.unit, q.period, p.category, COALESCE(p.is_leader, false) AS is_leader,
+           count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差'))::INTEGER AS people,
+           count(*) FILTER (WHERE q.grade = '好')::INTEGER AS good,
+           count(*) FILTER (WHERE q.grade = '较好')::INTEGER AS fair,
+           count(*) FILTER (WHERE q.grade = '一般')::INTEGER AS general,
+           count(*) FILTER (WHERE q.grade = '较差')::INTEGER AS poor,
+           count(*) FILTER (WHERE q.grade IS NULL OR q.grade NOT IN ('好', '较好', '一般', '较差'))::INTEGER AS uncertain
+    FROM quarterly q JOIN people p USING (person_id) WHERE p.unit IS NOT NULL GROUP BY ALL
+"""
+
+
+def grade_counts_in_step(con) -> bool:
+    differ = rows(con, f"""
+        SELECT count(*) FROM (
+            (({GRADE_COUNTS_AFRESH}) EXCEPT ALL (SELECT * FROM grade_counts))
+            UNION ALL ((SELECT * FROM grade_counts) EXCEPT ALL ({GRADE_COUNTS_AFRESH})))
+    """)
+    return differ == [(0,)]
+
+
+def test_import_replace_and_undo_keep_the_grade_counts_in_step(con, settings, tmp_path):
+    roster = write_text(tmp_path / "roster.csv", [["人员编号", "姓名", "单位", "人员类别"],
+                                                  ["P1", "甲", "甲局", "综合管理类"], ["P2", "乙", "甲局", "综合管理类"]])
+    grades = write_text(tmp_path / "q1.csv", [["人员编号", "考核周期", "得分", "等次"],
+                                              ["P1", "2025Q1", "95", "好"], ["P2", "2025Q1", "85", "较好"]])
+    moved = write_text(tmp_path / "roster2.csv", [["人员编号", "姓名", "单位", "人员类别"],
+                                                  ["P2", "乙", "乙局", "综合管理类"]])
+    late = write_text(tmp_path / "q2.csv", [["人员编号", "考核周期", "得分", "等次"],
+                                            ["P3", "2025Q1", "70", "一般"]])  # P3 is not in the roster
+    assert importer.import_files(con, [roster, grades], settings)[0].status == "loaded"
+    assert grade_counts_in_step(con)
+    assert rows(con, "SELECT unit, people, good, fair FROM grade_counts ORDER BY unit") == [("甲局", 2, 1, 1)]
+    # A roster that moves P2 to 乙局 (replace) moves P2's results with it.
+    assert importer.import_files(con, [moved], settings, replace=True)[0].status == "loaded"
+    assert grade_counts_in_step(con)
+    assert rows(con, "SELECT unit, people, good, fair FROM grade_counts ORDER BY unit") == [
+        ("乙局", 1, 0, 1), ("甲局", 1, 1, 0)]
+    # Results of an unknown person are refused once a roster is loaded; nothing changes.
+    assert importer.import_files(con, [late], settings)[0].status != "loaded"
+    assert grade_counts_in_step(con)
+    last = rows(con, "SELECT max(batch_id) FROM import_batch")[0][0]
+    importer.undo(con, last)  # the move undone: P2 back in 甲局
+    assert grade_counts_in_step(con)
+    assert rows(con, "SELECT unit, people, good, fair FROM grade_counts ORDER BY unit") == [("甲局", 2, 1, 1)]
+
+
+def test_demo_grade_counts_match_a_recomputation(demo_con):
+    assert rows(demo_con, "SELECT sum(people) + sum(uncertain) FROM grade_counts") == rows(
+        demo_con, "SELECT count(*) FROM quarterly JOIN people USING (person_id) WHERE people.unit IS NOT NULL")
+    assert grade_counts_in_step(demo_con)
