@@ -206,7 +206,7 @@ def ensure_store(path: Path, scale: str) -> StoreInfo:
         origin = store.get_meta(con, "bench_origin") or "an existing store (built before this run)"
         rows = {t: store.scalar(con, f"SELECT count(*) FROM {t}") for t in (
             "units", "people", "quarterly", "ratings", "worklogs", "worklog_daily", "monthly", "annual")}
-        for table in ("worklog_monthly", "rating_gaps"):  # pre-aggregates of later schema versions
+        for table in ("worklog_monthly", "rating_gaps", "grade_counts"):  # pre-aggregates of later schema versions
             if store.scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]):
                 rows[table] = store.scalar(con, f"SELECT count(*) FROM {table}")
     finally:
