@@ -25,7 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analytics import figures
+from analytics import figures, store
 from analytics.filters import Filters
 from analytics.findings import Finding
 from analytics.registry import ReportArgs, ReportError, report
@@ -56,6 +56,18 @@ def _unit_quarter_sql(filters: Filters) -> tuple[str, list]:
     q_sql, q_params = filters.period_clause("q.period")
     d_sql, d_params = filters.date_clause("w.month")  # a month lies in one quarter and year
     grades = list(RATED_GRADES)
+    # Only when the filters narrow the people is the log scan restricted to them first (for the
+    # whole store, the join with pop after the grouping keeps the same rows, at less cost).
+    only = "AND {col} IN (SELECT person_id FROM pop)" if filters.with_(years=(), periods=()) != Filters() else ""
+    quarters = (1, 2, 3, 4)
+    log_sums = ", ".join(f"sum(w.logged_workdays) FILTER (WHERE quarter(w.month) = {k}) AS days{k}, "
+                         f"sum(w.hours) FILTER (WHERE quarter(w.month) = {k}) AS hours{k}" for k in quarters)
+    unit_sums = ", ".join(
+        f"sum(((coalesce(l.logged, 0) | coalesce(r.rated, 0)) >> {k - 1}) & 1)::BIGINT AS n_expected{k}, "
+        f"sum((coalesce(l.logged, 0) >> {k - 1}) & 1)::BIGINT AS n_logging{k}, "
+        f"sum(l.days{k}) AS logged_days{k}, sum(l.hours{k}) AS hours{k}" for k in quarters)
+    unnest = ", ".join(f"unnest([{', '.join(f'{c}{k}' for k in quarters)}]) AS {c}"
+                       for c in ("n_expected", "n_logging", "logged_days", "hours"))
     sql = f"""
         WITH pop AS ({pop_sql}),
         grades AS (
@@ -75,35 +87,42 @@ def _unit_quarter_sql(filters: Filters) -> tuple[str, list]:
             WHERE is_workday AND day BETWEEN span.d0 AND span.d1
             GROUP BY ALL
         ),
-        person_logs AS (
-            -- from the monthly pre-aggregate: logged working days and hours per person and month
-            SELECT w.person_id, year(w.month) AS y, quarter(w.month) AS qn,
-                   sum(w.logged_workdays)::BIGINT AS logged_days, sum(w.hours) AS hours
+        -- Who should log in a quarter: everyone rated that quarter (不确定等次 excluded), and
+        -- anyone who did log. Per person and year, a bit per quarter (bit q-1 for Qq) says who
+        -- logged and who was rated, so that the people are counted without a row per person and
+        -- quarter; the logged working days and hours (from the monthly pre-aggregate) are summed
+        -- per quarter alongside.
+        log_years AS (
+            SELECT w.person_id, year(w.month) AS y, bit_or(1 << (quarter(w.month) - 1)) AS logged,
+                   {log_sums}
             FROM worklog_monthly w
-            JOIN pop USING (person_id)
-            WHERE {d_sql}
+            WHERE {d_sql} {only.format(col="w.person_id")}
             GROUP BY ALL
         ),
-        expected AS (
-            -- who should log in a quarter: everyone rated that quarter (不确定等次 excluded), and
-            -- anyone who did log
-            SELECT q.person_id, q.year AS y, q.quarter AS qn
-            FROM quarterly q JOIN pop USING (person_id)
-            WHERE q.grade = ANY(?) AND {q_sql}
-            UNION
-            SELECT person_id, y, qn FROM person_logs
+        rated_years AS (
+            SELECT q.person_id, q.year AS y, bit_or(1 << (q.quarter - 1)) AS rated
+            FROM quarterly q
+            WHERE q.grade = ANY(?) AND q.quarter BETWEEN 1 AND 4 AND {q_sql} {only.format(col="q.person_id")}
+            GROUP BY ALL
         ),
-        logs AS (
-            SELECT p.unit, e.y || 'Q' || e.qn AS period,
-                   count(*) AS n_expected, count(l.person_id) AS n_logging,
-                   sum(coalesce(l.logged_days, 0)) AS logged_days, sum(wd.days) AS workdays,
-                   sum(coalesce(l.hours, 0)) AS hours
-            FROM expected e
-            JOIN pop p USING (person_id)
-            JOIN workdays wd USING (y, qn)
-            LEFT JOIN person_logs l USING (person_id, y, qn)
+        unit_years AS (
+            SELECT p.unit, coalesce(l.y, r.y) AS y, {unit_sums}
+            FROM log_years l
+            FULL JOIN rated_years r ON r.person_id = l.person_id AND r.y = l.y
+            JOIN pop p ON p.person_id = coalesce(l.person_id, r.person_id)
             WHERE p.unit IS NOT NULL
             GROUP BY ALL
+        ),
+        unit_q AS (
+            SELECT unit, y, unnest([1, 2, 3, 4]) AS qn, {unnest} FROM unit_years
+        ),
+        logs AS (
+            -- workdays: the quarter's working days once per expected person
+            SELECT u.unit, u.y || 'Q' || u.qn AS period, u.n_expected, u.n_logging,
+                   coalesce(u.logged_days, 0) AS logged_days, u.n_expected * wd.days AS workdays,
+                   coalesce(u.hours, 0) AS hours
+            FROM unit_q u JOIN workdays wd USING (y, qn)
+            WHERE u.n_expected > 0
         ),
         units_sel AS (
             SELECT unit, bool_or(is_pilot) AS is_pilot, any_value(pilot_since) AS pilot_since
@@ -133,7 +152,7 @@ def unit_quarters(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: i
     good_share, low_share, log_coverage, saturation, small_rated, small_logs.
     """
     sql, params = _unit_quarter_sql(filters)
-    frame = con.execute(sql, params).df()
+    frame = store.frame(con, sql, params)  # the same frame as .df(), fetched faster
     frame["is_pilot"] = frame["is_pilot"].fillna(False).astype(bool)
     frame["small_rated"] = frame["n_rated"] < min_group
     frame["small_logs"] = frame["n_expected"] < min_group
@@ -153,12 +172,34 @@ def join_quarter(value: object) -> str | None:
     return None
 
 
-def _before_after(uq: pd.DataFrame, units: list[str], cohort: str, metric: str) -> pd.DataFrame:
-    """Per unit: mean of the unit-quarter values before ``cohort`` and from ``cohort`` on."""
-    part = uq[uq["unit"].isin(units) & uq[metric].notna()]
-    side = np.where(part["period"] < cohort, "before", "after")
-    wide = part.assign(side=side).pivot_table(index="unit", columns="side", values=metric, aggfunc="mean")
-    return wide.reindex(index=units, columns=["before", "after"])
+class _Quarters:
+    """The unit-quarter table as arrays, for the before/after means of ``_before_after``."""
+
+    def __init__(self, uq: pd.DataFrame) -> None:
+        # units coded in sorted order, as a groupby on the unit names would order them
+        codes, units = pd.factorize(uq["unit"], sort=True, use_na_sentinel=False)
+        self.codes = codes
+        self.index = pd.Index(units)
+        self.period = uq["period"].to_numpy(dtype=object)
+        self.values = {m: uq[m].to_numpy(dtype=float) for m in METRICS}
+
+
+def _before_after(q: _Quarters, units: list[str], cohort: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit of ``units`` (in that order): mean of the unit-quarter values before ``cohort`` and
+    from ``cohort`` on (NaN where there are none).
+
+    Bit for bit the means of ``pivot_table(index="unit", columns="side", aggfunc="mean")`` on the
+    units' non-NaN rows: the same rows in the same order, grouped on integer keys that sort like
+    (unit, side) with 'after' < 'before', so pandas takes the same summation path (it depends on
+    whether the group keys come in sorted order)."""
+    wanted = q.index.get_indexer(units)
+    values = q.values[metric]
+    rows = np.isin(q.codes, wanted) & ~np.isnan(values)
+    key = q.codes[rows] * 2 + (q.period[rows] < cohort)  # 2u: after, 2u + 1: before
+    means = pd.DataFrame({metric: values[rows]}).groupby(key).mean()[metric]
+    both = np.full(2 * len(q.index), np.nan)
+    both[means.index.to_numpy()] = means.to_numpy()
+    return both[2 * wanted + 1], both[2 * wanted]
 
 
 @dataclass(frozen=True)
@@ -182,9 +223,10 @@ def did(uq: pd.DataFrame, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED
     others = sorted(units.loc[~units["is_pilot"], "unit"])
     cohorts = sorted(pilots["join"].unique())
     rng = np.random.default_rng(seed)
+    quarters = _Quarters(uq)
     rows, per_pilot = [], []
     for metric, (label, _kind) in METRICS.items():
-        est = _did_metric(uq, pilots, others, cohorts, metric, rng, reps)
+        est = _did_metric(quarters, pilots, others, cohorts, metric, rng, reps)
         rows.append({"metric": metric, "label": label, **est.pop("summary")})
         per_pilot.append(est.pop("per_pilot").assign(metric=metric, label=label))
         if metric == upto:
@@ -196,19 +238,18 @@ def did(uq: pd.DataFrame, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED
                      pilot_units=sorted(pilots["unit"]), other_units=others)
 
 
-def _did_metric(uq: pd.DataFrame, pilots: pd.DataFrame, others: list[str], cohorts: list[str], metric: str,
+def _did_metric(q: _Quarters, pilots: pd.DataFrame, others: list[str], cohorts: list[str], metric: str,
                 rng: np.random.Generator, reps: int) -> dict:
     # never-pilots: one row per unit, (before, after) per cohort
     o_before = np.full((len(others), len(cohorts)), np.nan)
     o_after = np.full((len(others), len(cohorts)), np.nan)
     p_before, p_after, p_cohort, p_units = [], [], [], []
     for j, g in enumerate(cohorts):
-        ba = _before_after(uq, others, g, metric)
-        o_before[:, j], o_after[:, j] = ba["before"].to_numpy(), ba["after"].to_numpy()
+        o_before[:, j], o_after[:, j] = _before_after(q, others, g, metric)
         members = sorted(pilots.loc[pilots["join"] == g, "unit"])
-        pba = _before_after(uq, members, g, metric)
-        p_before += list(pba["before"])
-        p_after += list(pba["after"])
+        before, after = _before_after(q, members, g, metric)
+        p_before += list(before)
+        p_after += list(after)
         p_cohort += [j] * len(members)
         p_units += members
     p_before, p_after, p_cohort = np.array(p_before, float), np.array(p_after, float), np.array(p_cohort, int)
@@ -263,8 +304,15 @@ def _bootstrap(p_diff: np.ndarray, p_ok: np.ndarray, p_cohort: np.ndarray, o_dif
     keep_o = o_ok[:, live].any(axis=1)
     od = np.where(o_ok, o_diff, np.nan)[keep_o]  # never-pilots usable for some live cohort
     idx = rng.integers(0, len(od), size=(reps, len(od)))
-    sample = od[idx]  # reps x units x cohorts
-    o_mean = _nanmean(sample, axis=1)  # reps x cohorts (NaN if a cohort drew no usable unit)
+    if np.isnan(od).any():
+        sample = od[idx]  # reps x units x cohorts
+        o_mean = _nanmean(sample, axis=1)  # reps x cohorts (NaN if a cohort drew no usable unit)
+    elif od.shape[1] == 1:
+        # One cohort, every unit usable: the same sums as ``_nanmean`` (a reps x units x 1 sum over
+        # the units adds like the reps x units one), without the NaN bookkeeping.
+        o_mean = (np.sum(od[:, 0][idx], axis=1) / len(od))[:, None]
+    else:
+        o_mean = np.sum(od[idx], axis=1) / len(od)
     p_mean = np.full((reps, n_cohorts), np.nan)
     for j in np.flatnonzero(live):  # a handful of cohorts, each vectorised over replicates
         d = p_diff[p_ok & (p_cohort == j)]

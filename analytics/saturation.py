@@ -167,6 +167,54 @@ def _person_months_sql(f: Filters, month: dt.date | None = None,
     return sql, [*pop_params, lo, hi, *cal_params, lo, hi, lo, hi, lo, hi]
 
 
+def _grade_months_sql(f: Filters, lo: dt.date, hi: dt.date) -> tuple[str, list]:
+    """The person-months of ``_person_months_sql`` with ``bounds=(lo, hi)``, with only the columns
+    ``_grade_link`` reads (person_id, month, workdays, hours): the same rows and values, without the
+    scan of the daily logs for off-day hours, the names or the monthly plan and rating."""
+    pop_sql, pop_params = f.population()
+    only = "AND {col} IN (SELECT person_id FROM pop)" if _narrows(f) else ""
+    sql = f"""
+    WITH pop AS ({pop_sql}),
+    months AS (
+        SELECT date_trunc('month', day)::DATE AS month,
+               count(*) FILTER (WHERE is_workday) AS workdays
+        FROM workday_calendar
+        WHERE day >= ? AND day < ?
+        GROUP BY 1
+    ),
+    logs AS (
+        SELECT w.person_id, w.month, w.hours
+        FROM worklog_monthly w
+        WHERE w.month >= ? AND w.month < ? {only.format(col="w.person_id")}
+    ),
+    mon AS (
+        SELECT DISTINCT m.person_id, date_trunc('month', m.month)::DATE AS month
+        FROM monthly m
+        WHERE m.month >= ? AND m.month < ? {only.format(col="m.person_id")}
+    )
+    SELECT pop.person_id, mo.month, mo.workdays, coalesce(l.hours, 0) AS hours
+    FROM logs l
+    FULL JOIN mon m ON m.person_id = l.person_id AND m.month = l.month
+    JOIN months mo ON mo.month = coalesce(l.month, m.month)
+    JOIN pop ON pop.person_id = coalesce(l.person_id, m.person_id)
+    WHERE mo.workdays > 0
+    """
+    return sql, [*pop_params, lo, hi, lo, hi, lo, hi]
+
+
+@contextmanager
+def _grade_months(con: duckdb.DuckDBPyConnection, f: Filters, lo: dt.date, hi: dt.date) -> Iterator[str]:
+    """``person_months(con, f, bounds=(lo, hi))`` for ``_grade_link``: a TEMP table of the
+    person-months with the columns it reads (see ``_grade_months_sql``)."""
+    name = f"_sat_gm_{uuid.uuid4().hex[:12]}"
+    sql, params = _grade_months_sql(f, lo, hi)
+    con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params)
+    try:
+        yield name
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
 @contextmanager
 def person_months(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | None = None,
                   bounds: tuple[dt.date, dt.date] | None = None) -> Iterator[str]:
@@ -330,7 +378,7 @@ _GROUP_SQL = """
 def _groups(con: duckdb.DuckDBPyConnection, people: str, keys: str, min_group: int) -> pd.DataFrame:
     sql = _GROUP_SQL.format(keys=keys, std=STANDARD_HOURS, band=band_sql("raw_saturation"), small=SMALL,
                             uneven=GINI_UNEVEN, people=people)
-    return con.execute(sql, [min_group] * 6).df()
+    return store.frame(con, sql, [min_group] * 6)
 
 
 def _absent(con: duckdb.DuckDBPyConnection, f: Filters, pm: str) -> int:
@@ -358,7 +406,12 @@ def _view(con: duckdb.DuckDBPyConnection, f: Filters, pm: str, month: dt.date | 
     people_table_name = f"{pm}_people"
     con.execute(f"CREATE TEMP TABLE {people_table_name} AS {_PEOPLE_SQL.format(pm=pm)}")
     try:
-        people = store.frame(con, f"SELECT * FROM {people_table_name} ORDER BY saturation DESC, person_id")
+        # The integer sums come as DOUBLE (exact: whole numbers far below 2**53), the dtype ``store.frame``
+        # gives them anyway, without converting 20,000 DECIMAL values one by one.
+        people = store.frame(con, f"""
+            SELECT * REPLACE (workdays::DOUBLE AS workdays, logged_workdays::DOUBLE AS logged_workdays,
+                              planned::DOUBLE AS planned, done::DOUBLE AS done)
+            FROM {people_table_name} ORDER BY saturation DESC, person_id""")
         depts = _groups(con, people_table_name, "unit, dept", min_group)
         units = _groups(con, people_table_name, "unit", min_group)
     finally:
@@ -520,7 +573,7 @@ def grade_link(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | str 
         with person_months(con, f) as pm:
             return _grade_link(con, pm, "所选期间各季度", min_group)
     period, lo, hi = _quarter_of(parse_month(month))
-    with person_months(con, f, bounds=(lo, hi)) as pm:
+    with _grade_months(con, f, lo, hi) as pm:
         return _grade_link(con, pm, f"{period}（所选月份所在季度）", min_group)
 
 
@@ -545,7 +598,12 @@ def _agreement(con: duckdb.DuckDBPyConnection, pm: str) -> Agreement:
         )
     """
     params = [list(RATING_ORDER), list(RATING_ORDER)]
-    crosstab = con.execute(rated + "SELECT rating, band, count(*) AS n FROM b GROUP BY ALL", params).df()
+    # Rows in a fixed order (the leader's rating lowest first, then the bands lowest first): without
+    # an ORDER BY the grouped rows came back in a different order from run to run.
+    crosstab = con.execute(rated + """
+        SELECT rating, band, count(*) AS n FROM b GROUP BY rating, band
+        ORDER BY min(level), min(list_position(?, band)) NULLS LAST, band
+    """, [*params, list(SATURATION_BANDS)]).df()
     by_rating = con.execute(rated + """
         SELECT rating, any_value(level) AS level, count(*) AS n, avg(saturation) AS mean,
                median(saturation) AS median

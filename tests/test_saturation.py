@@ -286,6 +286,10 @@ def test_leader_rating_against_the_logs(small):
     assert agree.disagree[["person_id", "rating", "band"]].values.tolist() == [
         ["A1", "饱满", "不饱和"], ["E3", "不饱满", "饱和"]]
     assert agree.by_rating[["rating", "n"]].values.tolist() == [["不饱满", 2], ["一般", 1], ["较饱满", 1], ["饱满", 2]]
+    # the crosstab in a fixed order: rating lowest first, then band lowest first (E3's 110% is 饱和)
+    assert agree.crosstab[["rating", "band", "n"]].values.tolist() == [
+        ["不饱满", "不饱和", 1], ["不饱满", "饱和", 1], ["一般", "不饱和", 1], ["较饱满", "较饱和", 1],
+        ["饱满", "不饱和", 1], ["饱满", "饱和", 1]]
 
 
 def test_report_by_hand(small):
