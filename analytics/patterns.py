@@ -21,7 +21,10 @@ are tested. See docs/metrics/patterns.md.
 
 from __future__ import annotations
 
+import itertools
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import duckdb
@@ -347,6 +350,24 @@ def _sequential_many(hits: np.ndarray, h: int | None, n_max: int) -> np.ndarray:
     return out
 
 
+def _sequential_p_values(hits: np.ndarray, h: int, n_max: int) -> np.ndarray:
+    """``_sequential_many`` with a sequential rule (h given), counting in 16 bits (n_max < 32,768)."""
+    if n_max >= 2 ** 15:
+        return _sequential_many(hits, h, n_max)
+    hits = hits[:, :n_max]
+    m, drawn = hits.shape
+    out = np.full(m, np.nan)
+    if not drawn:
+        return out
+    cum = np.cumsum(hits, axis=1, dtype=np.int16)
+    if drawn == n_max:
+        out[:] = (cum[:, -1].astype(np.int64) + 1) / (n_max + 1)
+    stopped = cum[:, -1] >= h
+    at = np.argmax(cum[stopped] >= h, axis=1).astype(np.int64) + 1  # the simulation where the h-th hit came
+    out[stopped] = h / at
+    return out
+
+
 def _signature_seed(n: int, k: np.ndarray) -> list[int]:
     """One random stream per null distribution: it depends only on n and the quarterly 好 counts."""
     return [ROTATION_SEED, int(n), *sorted(int(v) for v in k)]
@@ -358,23 +379,27 @@ def _simulated_sumsq(n: int, k: np.ndarray, size: int, rng: np.random.Generator)
     Only how many people hold 0, 1, 2, … 好 so far matters for the next quarter, so a hand-out is
     simulated on those counts: a quarter's k_t 好 split over the groups is multivariate
     hypergeometric, drawn as one univariate hypergeometric per group. The cost does not grow with n.
+
+    The draws are one ``rng.hypergeometric`` call per quarter t ≥ 1 and group x < t, each over all
+    ``size`` hand-outs, in that order; a group size that is still the same in every hand-out (before
+    the first draw) is passed as a number, which gives the same draws with less overhead.
     """
-    quarters = len(k)
-    counts = np.zeros((quarters + 1, size), dtype=np.int64)
-    counts[0] = n
+    groups: list = [n]  # groups[x]: people holding x 好 so far (a number, or one per hand-out)
     for t, kt in enumerate(int(v) for v in k):
-        left_people = np.full(size, n, dtype=np.int64)
-        left_k = np.full(size, kt, dtype=np.int64)
-        drawn = np.zeros((t + 1, size), dtype=np.int64)
+        left_people, left_k = n, kt
+        new = [*groups, 0]
         for x in range(t + 1):
-            d = left_k if x == t else rng.hypergeometric(counts[x], left_people - counts[x], left_k)
-            drawn[x] = d
-            left_people = left_people - counts[x]
+            if x == t:
+                d = left_k
+            else:
+                d = rng.hypergeometric(groups[x], left_people - groups[x], left_k, size=size)
+            left_people = left_people - groups[x]
             left_k = left_k - d
-        counts[: t + 1] -= drawn
-        counts[1 : t + 2] += drawn
-    x2 = np.arange(quarters + 1, dtype=np.int64) ** 2
-    return x2 @ counts
+            new[x] = new[x] - d
+            new[x + 1] = new[x + 1] + d
+        groups = new
+    total = sum(x * x * g for x, g in enumerate(groups))
+    return np.broadcast_to(np.asarray(total, dtype=np.int64), (size,)).copy()
 
 
 def _even_concentrated(n: int, k: np.ndarray, observed_sumsq: list[int], n_perm: int, hits: int | None,
@@ -433,7 +458,8 @@ def rotation(py: pd.DataFrame, min_group: int = 5, alpha: float = ROTATION_ALPHA
     p_concentrated, flagged, reading (Chinese).
 
     Unit-years with the same null (people tested and quarterly 好 counts) share one stream of
-    simulations, seeded by that null: a unit-year's p-values do not depend on what else is selected.
+    simulations, seeded by that null (kept between calls, see ``_null_sims``): a unit-year's p-values are those of
+    ``_even_concentrated`` on that stream, computed for all unit-years at once.
     """
     columns = ["unit", "year", "people", "status", "share", "observed_var", "expected_var", "permutation_var",
                "index", "p_even", "p_concentrated", "flagged", "reading"]
@@ -443,57 +469,169 @@ def rotation(py: pd.DataFrame, min_group: int = 5, alpha: float = ROTATION_ALPHA
         frame["flagged"] = frame["flagged"].astype(bool)
         return frame
     masks = _quarter_masks(have)
-    bits = np.array([1, 2, 4, 8])
-    good_q = (masks["good"].to_numpy()[:, None] & bits) > 0  # person-year × quarter: 好
+    good_mask = masks["good"].to_numpy()
+    rated_mask = masks["rated"].to_numpy()
+    # unit-years in (unit, year) order, as a sorted groupby gives them
+    unit_codes, units = pd.factorize(have["unit"].to_numpy(object), sort=True)
+    years_u, year_codes = np.unique(have["year"].to_numpy(np.int64), return_inverse=True)
+    keys, group = np.unique(unit_codes.astype(np.int64) * len(years_u) + year_codes, return_inverse=True)
+    m = len(keys)
     full = (have["rated_quarters"] == 4).to_numpy()
-    key = pd.MultiIndex.from_frame(have[["unit", "year"]])
-    rated_q = (masks["rated"].to_numpy()[:, None] & bits) > 0
-    agg = pd.DataFrame({
-        **{f"r{t}": rated_q[:, t].astype(np.int64) for t in range(4)},
-        "full": full.astype(np.int64),
-        "total": np.where(full, have["good_count"].to_numpy(), 0).astype(np.int64),
-        "sumsq": np.where(full, have["good_count"].to_numpy() ** 2, 0).astype(np.int64),
-        **{f"k{t}": (good_q[:, t] & full).astype(np.int64) for t in range(4)},
-    }, index=key)
-    grouped = agg.groupby(level=[0, 1], sort=True)
-    sums = grouped.sum()
-    seen = (sums[["r0", "r1", "r2", "r3"]].to_numpy() > 0).sum(axis=1)
-    rows = []
-    pending: dict[tuple, list[int]] = {}
-    for (unit, year), s, seen_mask in zip(sums.index, sums.itertuples(index=False), seen, strict=True):
-        n = int(s.full)
-        quarters_seen = int(seen_mask)
-        row = {"unit": unit, "year": int(year), "people": n, "share": np.nan, "observed_var": np.nan,
-               "expected_var": np.nan, "permutation_var": np.nan, "index": np.nan, "p_even": np.nan,
-               "p_concentrated": np.nan, "flagged": False}
-        k = np.array([s.k0, s.k1, s.k2, s.k3], dtype=np.int64)
-        if quarters_seen < 4:
-            row.update(status="季度不足", reading=f"只有 {quarters_seen} 个季度有等次，需要全年 4 个季度。")
-        elif n < min_group:
-            row.update(status=SMALL,
-                       reading=f"全年 4 个季度都有等次的只有 {n} 人，少于 {min_group} 人，不检验。")
-        elif ((k == 0) | (k == n)).all():
-            row.update(status="无差异", share=float(s.total) / (4 * n),
-                       reading="每个季度要么人人是好、要么没人是好，无法判断是否轮流。")
-        else:
-            row.update(status="已检验", _k=k, _total=int(s.total), _sumsq=int(s.sumsq))
-            pending.setdefault((n, *sorted(k.tolist())), []).append(len(rows))
-        rows.append(row)
-    for (n, *_), members in pending.items():
-        k = rows[members[0]]["_k"]
-        rng = np.random.default_rng(_signature_seed(n, k))
-        results = _even_concentrated(n, k, [rows[i]["_sumsq"] for i in members], n_perm, ROTATION_HITS, rng)
-        for i, (p_even, p_conc) in zip(members, results, strict=True):
-            row = rows[i]
-            test = _rotation_numbers(n, row.pop("_total"), row.pop("_sumsq"), row.pop("_k"), 4, p_even, p_conc)
-            flagged = test.p_even < alpha
-            row.update(share=test.share, observed_var=test.observed_var, expected_var=test.expected_var,
-                       permutation_var=test.permutation_var, index=test.index, p_even=test.p_even,
-                       p_concentrated=test.p_concentrated, flagged=flagged,
-                       reading=_rotation_reading(test, flagged, alpha))
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["flagged"] = frame["flagged"].astype(bool)
+    good_count = have["good_count"].to_numpy(np.int64)
+
+    def per_group(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=values, minlength=m).round().astype(np.int64)
+
+    n = np.bincount(group[full], minlength=m).astype(np.int64)
+    total = per_group(np.where(full, good_count, 0))
+    sumsq = per_group(np.where(full, good_count ** 2, 0))
+    k = np.stack([np.bincount(group[full & ((good_mask >> t) & 1 == 1)], minlength=m) for t in range(4)],
+                 axis=1).astype(np.int64)
+    seen = np.stack([np.bincount(group[(rated_mask >> t) & 1 == 1], minlength=m) > 0 for t in range(4)],
+                    axis=1).sum(axis=1)
+    no_spread = ((k == 0) | (k == n[:, None])).all(axis=1)
+    status = np.where(seen < 4, "季度不足", np.where(n < min_group, SMALL, np.where(no_spread, "无差异", "已检验")))
+    tested = status == "已检验"
+    reading = np.empty(m, dtype=object)
+    for i in np.flatnonzero(seen < 4):
+        reading[i] = f"只有 {int(seen[i])} 个季度有等次，需要全年 4 个季度。"
+    for i in np.flatnonzero(status == SMALL):
+        reading[i] = f"全年 4 个季度都有等次的只有 {int(n[i])} 人，少于 {min_group} 人，不检验。"
+    reading[status == "无差异"] = "每个季度要么人人是好、要么没人是好，无法判断是否轮流。"
+
+    nan = np.full(m, np.nan)
+    share, observed, expected, permutation, index, p_even, p_conc = (nan.copy() for _ in range(7))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(tested | (status == "无差异"), total / (4 * n), np.nan)
+    rows = np.flatnonzero(tested)
+    if len(rows):
+        tn, tt, ts, tk = n[rows], total[rows], sumsq[rows], k[rows]
+        p_even[rows], p_conc[rows] = _null_p_values(tn, tk, ts, n_perm)
+        observed[rows] = (tn * ts - tt * tt) / (tn * tn)  # population variance, exact from integers
+        expected[rows] = 4 * share[rows] * (1 - share[rows])
+        shares_t = tk / tn[:, None]
+        parts = shares_t * (1 - shares_t)
+        permutation[rows] = ((parts[:, 0] + parts[:, 1]) + parts[:, 2]) + parts[:, 3]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            index[rows] = np.where(expected[rows] > 0, observed[rows] / expected[rows], np.nan)
+    flagged = tested & (p_even < alpha)
+    for i, people, sh, ov, ev, ix, pe, pc, fl in zip(
+            rows, n[rows].tolist(), share[rows].tolist(), observed[rows].tolist(), expected[rows].tolist(),
+            index[rows].tolist(), p_even[rows].tolist(), p_conc[rows].tolist(), flagged[rows].tolist(), strict=True):
+        reading[i] = _reading_text(people, sh, ov, ev, ix, pe, pc, fl, alpha)
+    frame = pd.DataFrame({
+        "unit": units[keys // len(years_u)].tolist(), "year": years_u[keys % len(years_u)].astype(np.int64),
+        "people": n, "status": status.tolist(), "share": share, "observed_var": observed,
+        "expected_var": expected, "permutation_var": permutation, "index": index, "p_even": p_even,
+        "p_concentrated": p_conc, "flagged": flagged.astype(bool), "reading": reading.tolist(),
+    }, columns=columns)
     return frame
+
+
+# --- the simulated nulls, kept between calls ------------------------------------------------------
+# A null's stream of simulations is a pure function of (n, quarterly 好 counts in the order simulated,
+# n_perm): its seed is the null, its batches have fixed sizes. Streams are kept (bounded, least recently
+# used first out) so that a later selection with the same nulls reads the simulations instead of
+# drawing them again; the p-values are the same either way.
+
+STREAM_CACHE_SIMULATIONS = 2_000_000  # at most this many simulated Σ X² kept (8 bytes each: 16 MB)
+
+
+class _NullStream:
+    """One null's simulations so far, and its generator (the state after them)."""
+
+    __slots__ = ("k", "n", "n_perm", "rng", "sims")
+
+    def __init__(self, n: int, k: tuple[int, ...], n_perm: int):
+        self.n, self.k, self.n_perm = n, np.array(k, dtype=np.int64), n_perm
+        self.rng = np.random.default_rng(_signature_seed(n, self.k))
+        self.sims = np.zeros(0, dtype=np.int64)
+
+    def draw_to(self, length: int) -> int:
+        """Draw batches (the sizes ``_even_concentrated`` uses) until ``length`` simulations are there;
+        returns the number drawn."""
+        before = len(self.sims)
+        while len(self.sims) < length:
+            size = _batch_sizes(self.n_perm)[len(_stage_lengths(self.n_perm, len(self.sims)))]
+            self.sims = np.concatenate([self.sims, _simulated_sumsq(self.n, self.k, size, self.rng)])
+        return len(self.sims) - before
+
+
+_streams: OrderedDict[tuple, _NullStream] = OrderedDict()
+_streams_size = 0
+_streams_lock = threading.Lock()
+
+
+def _batch_sizes(n_perm: int) -> list[int]:
+    """The batch sizes of ``_even_concentrated`` (sequential test): e.g. 200, 400, 800, 599 for 1,999."""
+    size = min(n_perm, min(n_perm, ROTATION_CONCENTRATED_MAX) + 1)
+    sizes, drawn = [], 0
+    while drawn < n_perm:
+        sizes.append(size)
+        drawn += size
+        size = min(2 * drawn, n_perm - drawn)
+    return sizes
+
+
+def _stage_lengths(n_perm: int, up_to: int | None = None) -> list[int]:
+    """Numbers of simulations after each batch (those at most ``up_to`` when given)."""
+    lengths = list(itertools.accumulate(_batch_sizes(n_perm)))
+    return lengths if up_to is None else [v for v in lengths if v <= up_to]
+
+
+def _null_sims(key: tuple, length: int) -> np.ndarray:
+    """The first ``length`` simulations of the null ``key`` = (n, k_1 … k_4 in simulation order, n_perm)."""
+    global _streams_size
+    with _streams_lock:
+        stream = _streams.get(key)
+        if stream is None:
+            stream = _streams[key] = _NullStream(key[0], key[1:-1], key[-1])
+        else:
+            _streams.move_to_end(key)
+        _streams_size += stream.draw_to(length)
+        sims = stream.sims[:length]
+        while _streams_size > STREAM_CACHE_SIMULATIONS and len(_streams) > 1:
+            _, old = _streams.popitem(last=False)
+            _streams_size -= len(old.sims)
+    return sims
+
+
+def clear_null_streams() -> None:
+    """Forget the kept simulations (tests; the results do not change)."""
+    global _streams_size
+    with _streams_lock:
+        _streams.clear()
+        _streams_size = 0
+
+
+def _null_p_values(n: np.ndarray, k: np.ndarray, sumsq: np.ndarray, n_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """(p_even, p_concentrated) of each tested unit-year (arrays in its order), as ``_even_concentrated``
+    gives them: unit-years with the same null (n, sorted k) share the stream of the first of them
+    (simulated with its quarter order of k); the stream grows batch by batch until every p-value is
+    settled (each settled p-value depends only on the simulations up to where it settled)."""
+    conc_max = min(n_perm, ROTATION_CONCENTRATED_MAX)
+    m = len(n)
+    base = int(n.max()) + 1
+    signature = n.copy()
+    for column in np.sort(k, axis=1).T:
+        signature = signature * base + column
+    _, first, row_null = np.unique(signature, return_index=True, return_inverse=True)
+    nulls = [(int(n[i]), *k[i].tolist(), n_perm) for i in first]  # the first unit-year's quarter order
+    p_even = np.full(m, np.nan)
+    p_conc = np.full(m, np.nan)
+    todo = np.arange(m)
+    for stage, length in enumerate(_stage_lengths(n_perm)):
+        needed = np.unique(row_null[todo])
+        sims = np.stack([_null_sims(nulls[j], length) for j in needed])
+        at = np.searchsorted(needed, row_null[todo])
+        obs = sumsq[todo][:, None]
+        if stage == 0:
+            p_conc[todo] = _sequential_p_values(sims[at] >= obs, ROTATION_HITS, conc_max)
+        p_even[todo] = _sequential_p_values(sims[at] <= obs, ROTATION_HITS, n_perm)
+        todo = todo[np.isnan(p_even[todo])]
+        if not len(todo):
+            break
+    return p_even, p_conc
 
 
 def _quarter_masks(py: pd.DataFrame) -> pd.DataFrame:
@@ -513,13 +651,14 @@ def _quarter_masks(py: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"good": np.array(good, dtype=np.int64), "rated": np.array(rated, dtype=np.int64)})
 
 
-def _rotation_reading(t: RotationTest, flagged: bool, alpha: float) -> str:
-    numbers = (f"{t.people} 人全年好等次占 {pct(t.share)}，每人好等次次数的方差 {t.observed_var:.2f}，"
-               f"随机时约为 {t.expected_var:.2f}（指数 {t.index:.2f}）")
+def _reading_text(people: int, share: float, observed_var: float, expected_var: float, index: float,
+                  p_even: float, p_concentrated: float, flagged: bool, alpha: float) -> str:
+    numbers = (f"{people} 人全年好等次占 {pct(share)}，每人好等次次数的方差 {observed_var:.2f}，"
+               f"随机时约为 {expected_var:.2f}（指数 {index:.2f}）")
     if flagged:
-        return f"{numbers}；比随机分配还均匀（置换检验 p = {t.p_even:.3f} < {alpha:g}），疑似轮流坐庄，需核实。"
-    if t.p_concentrated < alpha:
-        return f"{numbers}；好等次相对集中在同一批人（p = {t.p_concentrated:.3f}），与按实绩评定一致。"
+        return f"{numbers}；比随机分配还均匀（置换检验 p = {p_even:.3f} < {alpha:g}），疑似轮流坐庄，需核实。"
+    if p_concentrated < alpha:
+        return f"{numbers}；好等次相对集中在同一批人（p = {p_concentrated:.3f}），与按实绩评定一致。"
     return f"{numbers}；与随机分配没有显著差别。"
 
 
