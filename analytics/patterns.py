@@ -31,6 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pyarrow.compute as pc
 
 from analytics import store
 from analytics.figures import (
@@ -77,6 +78,111 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
     People with an annual grade but no quarterly row in the selected quarters are included with
     empty lists.
     """
+    return _person_year_grades(con, filters).frame
+
+
+@dataclass(frozen=True)
+class _PersonYearGrades:
+    """``person_years`` with each row's grade per quarter as codes, for the tables built from it."""
+    frame: pd.DataFrame
+    codes: np.ndarray  # rows × 4 (quarters 1–4): index into QUARTER_GRADE_ORDER, −1 = no row that quarter
+    plain: bool  # the fast path's conditions held (see _person_year_grades), so codes hold every graded row
+    named: bool  # and every period is named 'YYYYQn' after its year and quarter
+    person: np.ndarray | None = None  # row → person number, in row order (fast path only)
+
+
+_GRADE_CODE_SQL = ("CASE q.grade " + " ".join(f"WHEN '{g}' THEN {i + 1}" for i, g in enumerate(QUARTER_GRADE_ORDER))
+                   + " ELSE 7 END")
+
+
+def _person_year_grades(con: duckdb.DuckDBPyConnection, filters: Filters) -> _PersonYearGrades:
+    """The person-year rows. In SQL, each person-year's grades are packed into one integer (3 bits per
+    quarter: 0 = no row, 1–5 = QUARTER_GRADE_ORDER) and the counts, masks and lists are unpacked from it.
+    That holds when every graded row is the only one of its person and quarter, the quarter is 1–4 and
+    the grade one of the five; otherwise (never in a store the importer wrote) the grades are aggregated
+    per quarter in SQL as text (``_person_years_by_text``), with the same result."""
+    pop_sql, pop_params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    year_sql, year_params = filters.year_clause("a.year")
+    fields = " ".join(f"WHEN {q} THEN {8 ** (q - 1)}" for q in range(1, 5))
+    sql = f"""
+        WITH pop AS ({pop_sql}),
+        wide AS (
+            SELECT q.person_id, q.year::INTEGER AS year,
+                   sum(({_GRADE_CODE_SQL}) * CASE q.quarter {fields} ELSE 4096 END)::INTEGER AS codes,
+                   count(*)::INTEGER AS graded_rows,
+                   bit_or(CASE WHEN q.quarter BETWEEN 1 AND 4 THEN 1 << (q.quarter - 1) ELSE 0 END)::INTEGER
+                       AS present,
+                   string_agg(q.period || q.grade, '、' ORDER BY q.quarter)
+                       FILTER (WHERE q.grade IN ('一般', '较差')) AS low_quarters,
+                   bool_and(q.period = q.year || 'Q' || q.quarter) AS named
+            FROM quarterly q JOIN pop USING (person_id)
+            WHERE {period_sql} AND q.grade IS NOT NULL
+            GROUP BY q.person_id, q.year
+        ),
+        an AS (
+            SELECT a.person_id, a.year::INTEGER AS year, a.grade AS annual_grade
+            FROM annual a JOIN pop USING (person_id)
+            WHERE {year_sql}
+        )
+        SELECT person_id, pop.name, pop.unit, year, coalesce(codes, 0) AS codes, low_quarters, an.annual_grade,
+               coalesce(graded_rows, 0) AS graded_rows, coalesce(present, 0) AS present,
+               coalesce(named, true) AS named
+        FROM wide FULL OUTER JOIN an USING (person_id, year)
+        JOIN pop USING (person_id)
+        ORDER BY pop.unit, person_id, year
+    """
+    table = store.arrow(con, sql, pop_params + period_params + year_params)
+    packed = table.column("codes").to_numpy().astype(np.int64)
+    fields_ = np.stack([(packed >> (3 * q)) & 7 for q in range(4)], axis=1)  # rows × quarters, 0 = no row
+    present = table.column("present").to_numpy()
+    plain = bool((packed < 4096).all() and (fields_ <= len(QUARTER_GRADE_ORDER)).all()
+                 and (table.column("graded_rows").to_numpy() == np.bitwise_count(present.astype(np.uint8))).all()
+                 and ((fields_ > 0) == ((present[:, None] >> np.arange(4)) & 1 == 1)).all())
+    if not plain:
+        frame = _person_years_by_text(con, filters)
+        position = {g: i for i, g in enumerate(QUARTER_GRADE_ORDER)}
+        codes = np.full((len(frame), 4), -1, dtype=np.int64)
+        for row, (qs, gs) in enumerate(zip(frame["quarters"], frame["grades"], strict=True)):
+            for q, g in zip(qs, gs, strict=True):
+                if 1 <= q <= 4:
+                    codes[row, q - 1] = position.get(g, -2)
+        return _PersonYearGrades(frame=frame, codes=codes, plain=False, named=False)
+    codes = fields_ - 1
+    frame = store.arrow_frame(table.select(["person_id", "year"]))
+    # the lists, from one template per pattern of grades (at most 6⁴; each row gets its own copy)
+    uniques, row_pattern = np.unique(packed, return_inverse=True)
+    q_templates, g_templates = [], []
+    for value in uniques.tolist():
+        qs = [q + 1 for q in range(4) if (value >> (3 * q)) & 7]
+        q_templates.append(qs)
+        g_templates.append([QUARTER_GRADE_ORDER[((value >> (3 * (q - 1))) & 7) - 1] for q in qs])
+    row_pattern = row_pattern.reshape(-1).tolist()
+    index = frame.index
+    frame.insert(1, "name", pd.Series(_objects(table.column("name")), index=index, dtype=object))
+    frame.insert(2, "unit", pd.Series(_objects(table.column("unit"), few=True), index=index, dtype=object))
+    frame["quarters"] = pd.Series([q_templates[i][:] for i in row_pattern], index=index, dtype=object)
+    frame["grades"] = pd.Series([g_templates[i][:] for i in row_pattern], index=index, dtype=object)
+    rated = (codes >= 0) & (codes <= 3)
+    good = codes == 0
+    bits = 1 << np.arange(4)
+    frame["rated_quarters"] = rated.sum(axis=1).astype(np.int32)
+    frame["uncertain_quarters"] = (codes == 4).sum(axis=1).astype(np.int32)
+    frame["good_count"] = good.sum(axis=1).astype(np.int32)
+    frame["general_or_worse_count"] = ((codes == 2) | (codes == 3)).sum(axis=1).astype(np.int32)
+    frame["low_quarters"] = pd.Series(_objects(table.column("low_quarters")), index=index, dtype=object)
+    frame["annual_grade"] = pd.Series(_objects(table.column("annual_grade"), few=True), index=index, dtype=object)
+    frame["good_mask"] = (good * bits).sum(axis=1).astype(np.int32)
+    frame["rated_mask"] = (rated * bits).sum(axis=1).astype(np.int32)
+    ids = table.column("person_id").combine_chunks()
+    change = pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False) if len(ids) > 1 else np.zeros(0, bool)
+    person = np.concatenate([[0], np.cumsum(change)]).astype(np.int64) if len(ids) else np.zeros(0, np.int64)
+    return _PersonYearGrades(frame=frame, codes=codes, plain=True,
+                             named=bool(table.column("named").to_numpy(zero_copy_only=False).all()), person=person)
+
+
+def _person_years_by_text(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """``person_years`` with the grades aggregated per quarter as text in SQL (any store)."""
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
     year_sql, year_params = filters.year_clause("a.year")
@@ -142,10 +248,74 @@ def person_years(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
     return frame
 
 
+def _codes(columns: list) -> tuple[np.ndarray, np.ndarray]:
+    """Text columns (Arrow) as one label array (object) and a rows × columns code matrix (−1 = null)."""
+    labels: list[str] = []
+    position: dict[str, int] = {}
+    out = np.full((len(columns[0]) if columns else 0, len(columns)), -1, dtype=np.int64)
+    for j, column in enumerate(columns):
+        encoded = pc.dictionary_encode(column.combine_chunks())
+        remap = np.array([position.setdefault(v, len(position)) for v in encoded.dictionary.to_pylist()] + [-1],
+                         dtype=np.int64)
+        out[:, j] = remap[pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()]
+    labels = np.array(list(position), dtype=object)
+    return labels, out
+
+
+def _objects(column, few: bool = False) -> np.ndarray:
+    """An Arrow text column as Python strings (object), None for null; ``few``: few distinct values."""
+    if few:
+        labels, codes = _codes([column])
+        return np.append(labels, None)[codes[:, 0]]
+    return column.to_numpy(zero_copy_only=False).astype(object)
+
+
 # --- grade sequences ----------------------------------------------------------------------------
 
 def grade_sequences(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Wide table: 人员编号, 姓名, 单位, then one column per quarter with the grade (None = no row)."""
+    return _grade_sequences(_person_year_grades(con, filters), con, filters)
+
+
+def _grade_sequences(pyg: _PersonYearGrades, con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """``grade_sequences`` pivoted from the person-year codes (person-years come in the order unit,
+    person), or in SQL when the codes do not hold every row, a period is not named after its quarter
+    or a person without a unit is graded (the SQL orders them as '（未知单位）')."""
+    py = pyg.frame
+    graded = (pyg.codes >= 0).any(axis=1)
+    if not (pyg.plain and pyg.named and pyg.person is not None) or py["unit"][graded].isna().any():
+        return _grade_sequences_by_sql(con, filters)
+    if not graded.any():
+        return pd.DataFrame(columns=["人员编号", "姓名", "单位"])
+    rows = np.flatnonzero(graded)
+    person = pyg.person[rows]
+    first = np.flatnonzero(np.r_[True, person[1:] != person[:-1]])  # rows[first]: each person's first row
+    number = np.cumsum(np.r_[True, person[1:] != person[:-1]]) - 1  # 0, 1, … per person in order
+    year = py["year"].to_numpy(np.int64)[rows]
+    codes = pyg.codes[rows]
+    slots = sorted({(int(y), q) for q in range(4) for y in np.unique(year[codes[:, q] >= 0])})
+    periods = [f"{y}Q{q + 1}" for y, q in slots]
+    order = sorted(range(len(periods)), key=periods.__getitem__)  # columns in the order of the period text
+    periods = [periods[i] for i in order]
+    low = int(year.min())
+    column_of = np.full((int(year.max()) - low + 1, 4), -1, dtype=np.int64)  # (year − low, quarter) → column
+    for j, i in enumerate(order):
+        column_of[slots[i][0] - low, slots[i][1]] = j
+    cells = np.full((len(first), len(periods)), None, dtype=object)
+    labels = np.array(QUARTER_GRADE_ORDER, dtype=object)
+    for q in range(4):
+        has = codes[:, q] >= 0
+        cells[number[has], column_of[year[has] - low, q]] = labels[codes[has, q]]
+    firsts = rows[first]
+    out = pd.DataFrame({
+        "人员编号": py["person_id"].iloc[firsts].reset_index(drop=True),
+        "姓名": pd.Series(py["name"].iloc[firsts].fillna("").tolist(), dtype="str"),
+        "单位": pd.Series(py["unit"].iloc[firsts].tolist(), dtype="str"),
+    })
+    return pd.concat([out, pd.DataFrame(cells, columns=periods, dtype=object)], axis=1)
+
+
+def _grade_sequences_by_sql(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
     periods = [r[0] for r in con.execute(f"""
@@ -187,6 +357,40 @@ def transitions(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int
     Consecutive means the next calendar quarter (2024Q4 → 2025Q1 counts); a missing row breaks the
     pair, 不确定等次 is a state of its own.
     """
+    return _transitions(_person_year_grades(con, filters), con, filters, min_group)
+
+
+def _transitions(pyg: _PersonYearGrades, con: duckdb.DuckDBPyConnection, filters: Filters,
+                 min_group: int) -> Transitions:
+    """``transitions`` from the person-year codes: quarter q and q + 1 of a row, and quarter 4 of a row
+    with quarter 1 of the next row when that is the same person's next year (rows come by person and
+    year); in SQL when the codes do not hold every row or a person-year comes twice."""
+    states = list(QUARTER_GRADE_ORDER)
+    year = pyg.frame["year"].to_numpy(np.int64)
+    person = pyg.person
+    same = person[1:] == person[:-1] if person is not None else None
+    if not pyg.plain or person is None or (same & (year[1:] <= year[:-1])).any():
+        matrix, persons = _transition_counts_by_sql(con, filters)
+    else:
+        codes = pyg.codes
+        starts, ends, who = [], [], []
+        for q in range(3):
+            pair = (codes[:, q] >= 0) & (codes[:, q + 1] >= 0)
+            starts.append(codes[pair, q]); ends.append(codes[pair, q + 1]); who.append(person[pair])
+        pair = np.flatnonzero(same & (year[1:] == year[:-1] + 1) & (codes[:-1, 3] >= 0) & (codes[1:, 0] >= 0))
+        starts.append(codes[pair, 3]); ends.append(codes[pair + 1, 0]); who.append(person[pair])
+        start, end, who_ = np.concatenate(starts), np.concatenate(ends), np.concatenate(who)
+        s = len(states)
+        cells = np.bincount(start * s + end, minlength=s * s).reshape(s, s)
+        matrix = pd.DataFrame(cells.astype(int), index=pd.Index(states, name="from_grade"),
+                              columns=pd.Index(states, name="to_grade"))
+        distinct = np.unique(who_ * s + start)
+        people = np.bincount(distinct % s, minlength=s)
+        persons = pd.Series(people.astype(int), index=states)
+    return _transition_tables(matrix, persons, min_group)
+
+
+def _transition_counts_by_sql(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[pd.DataFrame, pd.Series]:
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
     both = con.execute(f"""
@@ -209,6 +413,11 @@ def transitions(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int
     states = list(QUARTER_GRADE_ORDER)
     matrix = (raw.pivot_table(index="from_grade", columns="to_grade", values="n", aggfunc="sum", fill_value=0)
               .reindex(index=states, columns=states, fill_value=0).astype(int))
+    return matrix, persons
+
+
+def _transition_tables(matrix: pd.DataFrame, persons: pd.Series, min_group: int) -> Transitions:
+    states = list(QUARTER_GRADE_ORDER)
     counts = matrix.copy()
     counts["合计"] = counts.sum(axis=1)
     counts["人数"] = [int(persons.get(s, 0)) for s in states]
@@ -683,12 +892,13 @@ class Patterns:
 
 
 def grade_patterns(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> Patterns:
-    py = person_years(con, filters)
-    trans = transitions(con, filters, min_group)
+    pyg = _person_year_grades(con, filters)  # one query; the sequences and transitions come from it too
+    py = pyg.frame
+    trans = _transitions(pyg, con, filters, min_group)
     follow = follow_up(py)
     rot = rotation(py, min_group)
     return Patterns(
-        person_years=py, sequences=grade_sequences(con, filters), transitions=trans,
+        person_years=py, sequences=_grade_sequences(pyg, con, filters), transitions=trans,
         good_by_unit=good_counts_by_unit(py, min_group), follow_up=follow,
         alignment=annual_alignment(py, min_group), rotation=rot, min_group=min_group,
         headline=_headline(follow, trans, rot),
