@@ -87,7 +87,7 @@ class _PersonYearGrades:
     frame: pd.DataFrame
     codes: np.ndarray  # rows × 4 (quarters 1–4): index into QUARTER_GRADE_ORDER, −1 = no row that quarter
     plain: bool  # the fast path's conditions held (see _person_year_grades), so codes hold every graded row
-    named: bool  # and every period is named 'YYYYQn' after its year and quarter
+    named: bool  # every selected period is named 'YYYYQn' after its year and quarter
     person: np.ndarray | None = None  # row → person number, in row order (fast path only)
 
 
@@ -95,12 +95,13 @@ _GRADE_CODE_SQL = ("CASE q.grade " + " ".join(f"WHEN '{g}' THEN {i + 1}" for i, 
                    + " ELSE 7 END")
 
 
-def _person_year_grades(con: duckdb.DuckDBPyConnection, filters: Filters) -> _PersonYearGrades:
+def _person_year_grades(con: duckdb.DuckDBPyConnection, filters: Filters, lists: bool = True) -> _PersonYearGrades:
     """The person-year rows. In SQL, each person-year's grades are packed into one integer (3 bits per
     quarter: 0 = no row, 1–5 = QUARTER_GRADE_ORDER) and the counts, masks and lists are unpacked from it.
     That holds when every graded row is the only one of its person and quarter, the quarter is 1–4 and
-    the grade one of the five; otherwise (never in a store the importer wrote) the grades are aggregated
-    per quarter in SQL as text (``_person_years_by_text``), with the same result."""
+    the grade one of the five and the periods are named 'YYYYQn'; otherwise (never in a store the importer
+    wrote) the grades are aggregated per quarter in SQL as text (``_person_years_by_text``), with the same
+    result. ``lists=False``: the fast path leaves out the columns quarters and grades (the codes hold them)."""
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
     year_sql, year_params = filters.year_clause("a.year")
@@ -112,10 +113,7 @@ def _person_year_grades(con: duckdb.DuckDBPyConnection, filters: Filters) -> _Pe
                    sum(({_GRADE_CODE_SQL}) * CASE q.quarter {fields} ELSE 4096 END)::INTEGER AS codes,
                    count(*)::INTEGER AS graded_rows,
                    bit_or(CASE WHEN q.quarter BETWEEN 1 AND 4 THEN 1 << (q.quarter - 1) ELSE 0 END)::INTEGER
-                       AS present,
-                   string_agg(q.period || q.grade, '、' ORDER BY q.quarter)
-                       FILTER (WHERE q.grade IN ('一般', '较差')) AS low_quarters,
-                   bool_and(q.period = q.year || 'Q' || q.quarter) AS named
+                       AS present
             FROM quarterly q JOIN pop USING (person_id)
             WHERE {period_sql} AND q.grade IS NOT NULL
             GROUP BY q.person_id, q.year
@@ -125,21 +123,23 @@ def _person_year_grades(con: duckdb.DuckDBPyConnection, filters: Filters) -> _Pe
             FROM annual a JOIN pop USING (person_id)
             WHERE {year_sql}
         )
-        SELECT person_id, pop.name, pop.unit, year, coalesce(codes, 0) AS codes, low_quarters, an.annual_grade,
-               coalesce(graded_rows, 0) AS graded_rows, coalesce(present, 0) AS present,
-               coalesce(named, true) AS named
+        SELECT person_id, pop.name, pop.unit, year, coalesce(codes, 0) AS codes, an.annual_grade,
+               coalesce(graded_rows, 0) AS graded_rows, coalesce(present, 0) AS present
         FROM wide FULL OUTER JOIN an USING (person_id, year)
         JOIN pop USING (person_id)
         ORDER BY pop.unit, person_id, year
     """
     table = store.arrow(con, sql, pop_params + period_params + year_params)
+    # every selected period named after its year and quarter ('2024Q2'): checked on all rows of those periods
+    named = all(p == f"{y}Q{q}" for p, y, q in con.execute(
+        f"SELECT DISTINCT q.period, q.year, q.quarter FROM quarterly q WHERE {period_sql}", period_params).fetchall())
     packed = table.column("codes").to_numpy().astype(np.int64)
     fields_ = np.stack([(packed >> (3 * q)) & 7 for q in range(4)], axis=1)  # rows × quarters, 0 = no row
     present = table.column("present").to_numpy()
     plain = bool((packed < 4096).all() and (fields_ <= len(QUARTER_GRADE_ORDER)).all()
                  and (table.column("graded_rows").to_numpy() == np.bitwise_count(present.astype(np.uint8))).all()
                  and ((fields_ > 0) == ((present[:, None] >> np.arange(4)) & 1 == 1)).all())
-    if not plain:
+    if not (plain and named):
         frame = _person_years_by_text(con, filters)
         position = {g: i for i, g in enumerate(QUARTER_GRADE_ORDER)}
         codes = np.full((len(frame), 4), -1, dtype=np.int64)
@@ -147,22 +147,16 @@ def _person_year_grades(con: duckdb.DuckDBPyConnection, filters: Filters) -> _Pe
             for q, g in zip(qs, gs, strict=True):
                 if 1 <= q <= 4:
                     codes[row, q - 1] = position.get(g, -2)
-        return _PersonYearGrades(frame=frame, codes=codes, plain=False, named=False)
+        return _PersonYearGrades(frame=frame, codes=codes, plain=False, named=named)
     codes = fields_ - 1
     frame = store.arrow_frame(table.select(["person_id", "year"]))
-    # the lists, from one template per pattern of grades (at most 6⁴; each row gets its own copy)
-    uniques, row_pattern = np.unique(packed, return_inverse=True)
-    q_templates, g_templates = [], []
-    for value in uniques.tolist():
-        qs = [q + 1 for q in range(4) if (value >> (3 * q)) & 7]
-        q_templates.append(qs)
-        g_templates.append([QUARTER_GRADE_ORDER[((value >> (3 * (q - 1))) & 7) - 1] for q in qs])
-    row_pattern = row_pattern.reshape(-1).tolist()
     index = frame.index
     frame.insert(1, "name", pd.Series(_objects(table.column("name")), index=index, dtype=object))
     frame.insert(2, "unit", pd.Series(_objects(table.column("unit"), few=True), index=index, dtype=object))
-    frame["quarters"] = pd.Series([q_templates[i][:] for i in row_pattern], index=index, dtype=object)
-    frame["grades"] = pd.Series([g_templates[i][:] for i in row_pattern], index=index, dtype=object)
+    if lists:
+        quarters, grades = _grade_lists(codes)
+        frame["quarters"] = pd.Series(quarters, index=index, dtype=object)
+        frame["grades"] = pd.Series(grades, index=index, dtype=object)
     rated = (codes >= 0) & (codes <= 3)
     good = codes == 0
     bits = 1 << np.arange(4)
@@ -170,15 +164,56 @@ def _person_year_grades(con: duckdb.DuckDBPyConnection, filters: Filters) -> _Pe
     frame["uncertain_quarters"] = (codes == 4).sum(axis=1).astype(np.int32)
     frame["good_count"] = good.sum(axis=1).astype(np.int32)
     frame["general_or_worse_count"] = ((codes == 2) | (codes == 3)).sum(axis=1).astype(np.int32)
-    frame["low_quarters"] = pd.Series(_objects(table.column("low_quarters")), index=index, dtype=object)
+    frame["low_quarters"] = pd.Series(_low_quarters(packed, frame["year"].to_numpy()), index=index, dtype=object)
     frame["annual_grade"] = pd.Series(_objects(table.column("annual_grade"), few=True), index=index, dtype=object)
     frame["good_mask"] = (good * bits).sum(axis=1).astype(np.int32)
     frame["rated_mask"] = (rated * bits).sum(axis=1).astype(np.int32)
     ids = table.column("person_id").combine_chunks()
     change = pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False) if len(ids) > 1 else np.zeros(0, bool)
     person = np.concatenate([[0], np.cumsum(change)]).astype(np.int64) if len(ids) else np.zeros(0, np.int64)
-    return _PersonYearGrades(frame=frame, codes=codes, plain=True,
-                             named=bool(table.column("named").to_numpy(zero_copy_only=False).all()), person=person)
+    return _PersonYearGrades(frame=frame, codes=codes, plain=True, named=True, person=person)
+
+
+def _grade_lists(codes: np.ndarray) -> tuple[list[list[int]], list[list[str]]]:
+    """Per row of codes (rows × 4), the quarters with a row and their grades, as new lists."""
+    packed = ((codes + 1) << (3 * np.arange(codes.shape[1]))).sum(axis=1) if len(codes) else np.zeros(0, np.int64)
+    uniques, row_pattern = np.unique(packed, return_inverse=True)
+    q_templates, g_templates = [], []
+    for row in codes[np.unique(row_pattern.reshape(-1), return_index=True)[1]].tolist() if len(codes) else []:
+        q_templates.append([q + 1 for q, c in enumerate(row) if c >= 0])
+        g_templates.append([QUARTER_GRADE_ORDER[c] for c in row if c >= 0])
+    row_pattern = row_pattern.reshape(-1).tolist()
+    return [q_templates[i][:] for i in row_pattern], [g_templates[i][:] for i in row_pattern]
+
+
+def _sequence_texts(codes: np.ndarray) -> list[str]:
+    """``_sequence_text`` per row of codes (rows × 4)."""
+    texts: dict[tuple, str] = {}
+    out = []
+    for row in map(tuple, codes.tolist()):
+        text = texts.get(row)
+        if text is None:
+            text = texts[row] = " → ".join(f"Q{q + 1} {QUARTER_GRADE_ORDER[c] if c >= 0 else '无记录'}"
+                                          for q, c in enumerate(row))
+        out.append(text)
+    return out
+
+
+def _low_quarters(packed: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """'2024Q2一般、2024Q3较差' per row from the packed grades (None without 一般 or 较差)."""
+    out = np.full(len(packed), None, dtype=object)
+    low_fields = np.zeros(len(packed), dtype=bool)
+    for q in range(4):
+        low_fields |= np.isin((packed >> (3 * q)) & 7, (3, 4))
+    texts: dict[tuple[int, int], str] = {}
+    rows = np.flatnonzero(low_fields)
+    for i, value, y in zip(rows.tolist(), packed[rows].tolist(), year[rows].tolist(), strict=True):
+        text = texts.get((y, value))
+        if text is None:
+            text = texts[(y, value)] = "、".join(
+                f"{y}Q{q + 1}{QUARTER_GRADE_ORDER[c - 1]}" for q in range(4) if (c := (value >> (3 * q)) & 7) in (3, 4))
+        out[i] = text
+    return out
 
 
 def _person_years_by_text(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -448,38 +483,64 @@ def good_counts_by_unit(py: pd.DataFrame, min_group: int = 5) -> pd.DataFrame:
     rated = py[(py["rated_quarters"] > 0) & py["unit"].notna()]
     if rated.empty:
         return pd.DataFrame(columns=columns)
-    good = rated["good_count"].to_numpy()
-    parts = pd.DataFrame({"unit": rated["unit"].to_numpy(object), "year": rated["year"].to_numpy(),
-                          "n": 1, "good": good, "rated": rated["rated_quarters"].to_numpy(),
-                          **{f"c{k}": (good == k).astype(np.int64) for k in range(5)}})
-    sums = parts.groupby(["unit", "year"], sort=True).sum()
-    n = sums["n"].to_numpy()
-    small = n < min_group
-    out = {"单位": sums.index.get_level_values(0).to_numpy(object),
-           "年度": sums.index.get_level_values(1).astype(int).to_numpy(), "人数": n,
-           "人均好等次次数": [SMALL if sm else f"{g / c:.2f}"
-                        for sm, g, c in zip(small, sums["good"].to_numpy(), n, strict=True)],
-           "好等次比例": [SMALL if sm else pct(g / r)
-                     for sm, g, r in zip(small, sums["good"].to_numpy(), sums["rated"].to_numpy(), strict=True)]}
+    units, years, group = _unit_years(rated)
+    m = len(units)
+    good = rated["good_count"].to_numpy().astype(np.int64)
+    n = np.bincount(group, minlength=m).astype(np.int64)
+    goods = _group_sums(group, good, m).tolist()
+    rated_q = _group_sums(group, rated["rated_quarters"].to_numpy().astype(np.int64), m).tolist()
+    small = (n < min_group).tolist()
+    sizes = n.tolist()
+    out = {"单位": units, "年度": years, "人数": n,
+           "人均好等次次数": [SMALL if sm else f"{g / c:.2f}" for sm, g, c in zip(small, goods, sizes, strict=True)],
+           "好等次比例": [SMALL if sm else pct(g / r) for sm, g, r in zip(small, goods, rated_q, strict=True)]}
     for k in range(5):
-        out[f"{k}次好"] = [SMALL if sm else pct(float(c / m))
-                         for sm, c, m in zip(small, sums[f"c{k}"].to_numpy(), n, strict=True)]
+        counts = np.bincount(group[good == k], minlength=m).tolist()
+        out[f"{k}次好"] = [SMALL if sm else pct(c / s) for sm, c, s in zip(small, counts, sizes, strict=True)]
     return pd.DataFrame(out, columns=columns)
+
+
+def _unit_years(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (unit, year) groups of a frame's rows in sorted order, as a sorted groupby gives them: the
+    units (object), the years (int64) and each row's group number."""
+    unit_codes, units = pd.factorize(frame["unit"].to_numpy(object), sort=True)
+    years_u, year_codes = np.unique(frame["year"].to_numpy().astype(np.int64), return_inverse=True)
+    keys, group = np.unique(unit_codes.astype(np.int64) * len(years_u) + year_codes.reshape(-1), return_inverse=True)
+    return (np.asarray(units, dtype=object)[keys // len(years_u)], years_u[keys % len(years_u)],
+            group.reshape(-1))
+
+
+def _group_sums(group: np.ndarray, values: np.ndarray, m: int) -> np.ndarray:
+    """Exact integer sums per group."""
+    return np.bincount(group, weights=values, minlength=m).round().astype(np.int64)
 
 
 # --- follow-up list --------------------------------------------------------------------------
 
-def follow_up(py: pd.DataFrame) -> pd.DataFrame:
-    """跟踪名单: every person-year with at least one 一般 or 较差 quarter."""
-    low = py[py["general_or_worse_count"] > 0].copy()
+def follow_up(py: pd.DataFrame, codes: np.ndarray | None = None) -> pd.DataFrame:
+    """跟踪名单: every person-year with at least one 一般 or 较差 quarter.
+
+    The 全年等次 text comes from the rows' lists (quarters, grades), or from ``codes`` (rows × 4, see
+    ``_PersonYearGrades``) when given."""
+    low = py[py["general_or_worse_count"] > 0]
     low = low.sort_values(["year", "general_or_worse_count", "unit", "person_id"],
                           ascending=[False, False, True, True], kind="stable")
+    if codes is not None:
+        sequence = _sequence_texts(codes[py.index.get_indexer(low.index)])
+    else:
+        texts: dict[tuple, str] = {}
+        sequence = []
+        for q, g in zip(low["quarters"], low["grades"], strict=True):
+            key = (*q, None, *g)
+            text = texts.get(key)
+            if text is None:
+                text = texts[key] = _sequence_text(q, g)
+            sequence.append(text)
     return pd.DataFrame({
         "人员编号": low["person_id"], "姓名": low["name"], "单位": low["unit"], "年度": low["year"].astype(int),
         "一般及以下次数": low["general_or_worse_count"].astype(int), "一般及以下季度": low["low_quarters"],
-        "全年等次": [_sequence_text(q, g) for q, g in zip(low["quarters"], low["grades"], strict=True)],
-        "年度等次": low["annual_grade"].fillna(NO_ANNUAL),
-    }).reset_index(drop=True)
+        "全年等次": sequence, "年度等次": low["annual_grade"].fillna(NO_ANNUAL),
+    }, index=low.index).reset_index(drop=True)
 
 
 def _sequence_text(quarters: list[int], grades: list[str]) -> str:
@@ -498,11 +559,20 @@ class Alignment:
 
 def annual_alignment(py: pd.DataFrame, min_group: int = 5) -> Alignment:
     """Number of 好 quarters in the year × annual grade (people with at least one rated quarter)."""
-    rated = py[py["rated_quarters"] > 0].copy()
-    rated["annual"] = rated["annual_grade"].fillna(NO_ANNUAL)
-    present = [g for g in (*ANNUAL_GRADE_ORDER, NO_ANNUAL) if g in set(rated["annual"])]
-    table = (pd.crosstab(rated["good_count"], rated["annual"]) if len(rated) else
-             pd.DataFrame(index=pd.Index([], name="good_count")))
+    rated = py[py["rated_quarters"] > 0]
+    annual = rated["annual_grade"].fillna(NO_ANNUAL).to_numpy(object)
+    codes, grades = pd.factorize(annual)
+    seen = set(grades.tolist())
+    present = [g for g in (*ANNUAL_GRADE_ORDER, NO_ANNUAL) if g in seen]
+    if len(rated):
+        good = rated["good_count"].to_numpy().astype(np.int64)
+        inside = (good >= 0) & (good < 5)
+        cells = np.bincount(good[inside] * len(grades) + codes[inside], minlength=5 * len(grades))
+        by_grade = dict(zip(grades.tolist(), cells.reshape(5, len(grades)).T.tolist(), strict=True))
+        table = pd.DataFrame({g: by_grade[g] for g in present}, index=pd.Index(range(5), name="good_count"),
+                             columns=present, dtype=int)
+    else:
+        table = pd.DataFrame(index=pd.Index([], name="good_count"))
     table = table.reindex(index=range(5), columns=present, fill_value=0).astype(int)
     counts = table.copy()
     counts["合计"] = counts.sum(axis=1)
@@ -680,11 +750,8 @@ def rotation(py: pd.DataFrame, min_group: int = 5, alpha: float = ROTATION_ALPHA
     masks = _quarter_masks(have)
     good_mask = masks["good"].to_numpy()
     rated_mask = masks["rated"].to_numpy()
-    # unit-years in (unit, year) order, as a sorted groupby gives them
-    unit_codes, units = pd.factorize(have["unit"].to_numpy(object), sort=True)
-    years_u, year_codes = np.unique(have["year"].to_numpy(np.int64), return_inverse=True)
-    keys, group = np.unique(unit_codes.astype(np.int64) * len(years_u) + year_codes, return_inverse=True)
-    m = len(keys)
+    units, years, group = _unit_years(have)  # unit-years in (unit, year) order
+    m = len(units)
     full = (have["rated_quarters"] == 4).to_numpy()
     good_count = have["good_count"].to_numpy(np.int64)
 
@@ -729,7 +796,7 @@ def rotation(py: pd.DataFrame, min_group: int = 5, alpha: float = ROTATION_ALPHA
             index[rows].tolist(), p_even[rows].tolist(), p_conc[rows].tolist(), flagged[rows].tolist(), strict=True):
         reading[i] = _reading_text(people, sh, ov, ev, ix, pe, pc, fl, alpha)
     frame = pd.DataFrame({
-        "unit": units[keys // len(years_u)].tolist(), "year": years_u[keys % len(years_u)].astype(np.int64),
+        "unit": units.tolist(), "year": years,
         "people": n, "status": status.tolist(), "share": share, "observed_var": observed,
         "expected_var": expected, "permutation_var": permutation, "index": index, "p_even": p_even,
         "p_concentrated": p_conc, "flagged": flagged.astype(bool), "reading": reading.tolist(),
@@ -875,7 +942,8 @@ def _reading_text(people: int, share: float, observed_var: float, expected_var: 
 
 @dataclass(frozen=True)
 class Patterns:
-    person_years: pd.DataFrame
+    person_years: pd.DataFrame  # ``person_years``; the list columns quarters and grades only on the slow path
+    # (see _person_year_grades): read the lists with ``grades``
     sequences: pd.DataFrame
     transitions: Transitions
     good_by_unit: pd.DataFrame
@@ -884,24 +952,33 @@ class Patterns:
     rotation: pd.DataFrame
     min_group: int
     headline: str
+    grade_codes: np.ndarray | None = None  # rows of person_years × quarters 1–4: QUARTER_GRADE_ORDER index, −1 none
 
     @property
     def empty(self) -> bool:
         return self.person_years.empty or int(self.person_years["rated_quarters"].sum() +
                                               self.person_years["uncertain_quarters"].sum()) == 0
 
+    def grades(self, rows: pd.Index) -> list[list[str]]:
+        """The grades lists of ``person_years`` (quarter order, 不确定等次 kept) for the rows of ``rows``
+        (labels of person_years' index), built only for them."""
+        if "grades" in self.person_years.columns:
+            return list(self.person_years.loc[rows, "grades"])
+        return _grade_lists(self.grade_codes[self.person_years.index.get_indexer(rows)])[1]
+
 
 def grade_patterns(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> Patterns:
-    pyg = _person_year_grades(con, filters)  # one query; the sequences and transitions come from it too
+    # one query; the sequences, transitions and the follow-up texts come from its grade codes too
+    pyg = _person_year_grades(con, filters, lists=False)
     py = pyg.frame
     trans = _transitions(pyg, con, filters, min_group)
-    follow = follow_up(py)
+    follow = follow_up(py, pyg.codes if pyg.plain else None)
     rot = rotation(py, min_group)
     return Patterns(
         person_years=py, sequences=_grade_sequences(pyg, con, filters), transitions=trans,
         good_by_unit=good_counts_by_unit(py, min_group), follow_up=follow,
         alignment=annual_alignment(py, min_group), rotation=rot, min_group=min_group,
-        headline=_headline(follow, trans, rot),
+        headline=_headline(follow, trans, rot), grade_codes=pyg.codes,
     )
 
 
