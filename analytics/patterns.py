@@ -31,6 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics import store
@@ -503,11 +504,24 @@ def good_counts_by_unit(py: pd.DataFrame, min_group: int = 5) -> pd.DataFrame:
 def _unit_years(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (unit, year) groups of a frame's rows in sorted order, as a sorted groupby gives them: the
     units (object), the years (int64) and each row's group number."""
-    unit_codes, units = pd.factorize(frame["unit"].to_numpy(object), sort=True)
+    unit_codes, units = _factorize_sorted(frame["unit"])
     years_u, year_codes = np.unique(frame["year"].to_numpy().astype(np.int64), return_inverse=True)
     keys, group = np.unique(unit_codes.astype(np.int64) * len(years_u) + year_codes.reshape(-1), return_inverse=True)
     return (np.asarray(units, dtype=object)[keys // len(years_u)], years_u[keys % len(years_u)],
             group.reshape(-1))
+
+
+def _factorize_sorted(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=True)`` of a text column without nulls; an Arrow-backed column is
+    encoded by Arrow (its distinct values sorted in Python, as pandas sorts them)."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow" and len(values):
+        encoded = pc.dictionary_encode(pa.chunked_array([pa.array(values.array)]).combine_chunks())
+        distinct = np.array(encoded.dictionary.to_pylist(), dtype=object)
+        order = np.argsort(distinct, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank[encoded.indices.to_numpy()], distinct[order]
+    return pd.factorize(values.to_numpy(object), sort=True)
 
 
 def _group_sums(group: np.ndarray, values: np.ndarray, m: int) -> np.ndarray:
@@ -740,13 +754,9 @@ def rotation(py: pd.DataFrame, min_group: int = 5, alpha: float = ROTATION_ALPHA
     simulations, seeded by that null (kept between calls, see ``_null_sims``): a unit-year's p-values are those of
     ``_even_concentrated`` on that stream, computed for all unit-years at once.
     """
-    columns = ["unit", "year", "people", "status", "share", "observed_var", "expected_var", "permutation_var",
-               "index", "p_even", "p_concentrated", "flagged", "reading"]
     have = py[py["unit"].notna() & (py["rated_quarters"] > 0)]
     if have.empty:
-        frame = pd.DataFrame(columns=columns)
-        frame["flagged"] = frame["flagged"].astype(bool)
-        return frame
+        return _no_rotation()
     masks = _quarter_masks(have)
     good_mask = masks["good"].to_numpy()
     rated_mask = masks["rated"].to_numpy()
@@ -765,6 +775,27 @@ def rotation(py: pd.DataFrame, min_group: int = 5, alpha: float = ROTATION_ALPHA
                  axis=1).astype(np.int64)
     seen = np.stack([np.bincount(group[(rated_mask >> t) & 1 == 1], minlength=m) > 0 for t in range(4)],
                     axis=1).sum(axis=1)
+    return _rotation_of_unit_years(units, years, n, total, sumsq, k, seen, min_group, alpha, n_perm)
+
+
+ROTATION_COLUMNS = ["unit", "year", "people", "status", "share", "observed_var", "expected_var", "permutation_var",
+                    "index", "p_even", "p_concentrated", "flagged", "reading"]
+
+
+def _no_rotation() -> pd.DataFrame:
+    frame = pd.DataFrame(columns=ROTATION_COLUMNS)
+    frame["flagged"] = frame["flagged"].astype(bool)
+    return frame
+
+
+def _rotation_of_unit_years(units: np.ndarray, years: np.ndarray, n: np.ndarray, total: np.ndarray,
+                            sumsq: np.ndarray, k: np.ndarray, seen: np.ndarray, min_group: int, alpha: float,
+                            n_perm: int) -> pd.DataFrame:
+    """``rotation`` from its sums per unit-year, in (unit, year) order: units (object), years, people rated
+    all year (n), their 好 quarters (total) and Σ of squares (sumsq), per quarter the 好 among them (k,
+    unit-years × 4), and the number of quarters with a rated row (seen); all integer arrays."""
+    columns = ROTATION_COLUMNS
+    m = len(units)
     no_spread = ((k == 0) | (k == n[:, None])).all(axis=1)
     status = np.where(seen < 4, "季度不足", np.where(n < min_group, SMALL, np.where(no_spread, "无差异", "已检验")))
     tested = status == "已检验"
@@ -1151,26 +1182,70 @@ def person_year_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.D
 
 
 def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
-    # The counts only: rotation reads the masks and counts, the follow-up finding only counts people
-    # (person-years with no graded quarter, annual grade only, enter neither).
-    py = person_year_counts(con, filters)
+    # Aggregated in SQL up to what the findings read: per unit-year the rotation sums (as ``rotation``
+    # takes them from the person-years), per year the person-years with a 一般-or-worse quarter (any unit;
+    # person-years with no graded quarter, annual grade only, enter neither).
+    rot, low_by_year = _finding_sums(con, filters, min_group)
     findings: list[Finding] = []
-    rot = rotation(py, min_group)
     flagged = rot[rot["flagged"]]
     if len(flagged):
         first = flagged.sort_values("p_even").iloc[0]
         findings.append(Finding(
             PAGE, f"{len(flagged)} 个单位年度疑似轮流坐庄",
             f"例如「{first['unit']}」{first['year']} 年：{first['reading']}", len(flagged)))
-    low = py[py["general_or_worse_count"] > 0]
-    if len(low):
-        latest = int(low["year"].max())
-        recent = low[low["year"] == latest]
-        repeat = int((recent["general_or_worse_count"] >= 2).sum())
+    if low_by_year:
+        latest = max(low_by_year)
+        recent, repeat = low_by_year[latest]
         findings.append(Finding(
-            PAGE, f"{latest} 年 {len(recent)} 人至少一个季度为一般或较差",
-            f"其中 {repeat} 人有两个及以上季度为一般或较差；名单见「好/一般 走势」页的跟踪名单。", len(recent)))
+            PAGE, f"{latest} 年 {recent} 人至少一个季度为一般或较差",
+            f"其中 {repeat} 人有两个及以上季度为一般或较差；名单见「好/一般 走势」页的跟踪名单。", recent))
     return findings
+
+
+def _finding_sums(con: duckdb.DuckDBPyConnection, filters: Filters,
+                  min_group: int) -> tuple[pd.DataFrame, dict[int, tuple[int, int]]]:
+    """The rotation table of the selection (as ``rotation(person_year_counts(...))``) and, per year with
+    any, (person-years with a 一般-or-worse quarter, those with two or more)."""
+    pop_sql, pop_params = filters.population()
+    period_sql, period_params = filters.period_clause("q.period")
+    rows = con.execute(f"""
+        WITH pop AS ({pop_sql}),
+        py AS MATERIALIZED (
+            SELECT q.person_id, any_value(pop.unit) AS unit, q.year::INTEGER AS year,
+                   count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
+                   count(*) FILTER (WHERE q.grade = '好')::INTEGER AS good_count,
+                   count(*) FILTER (WHERE q.grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
+                   coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade = '好'), 0)::INTEGER AS good_mask,
+                   coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差')),
+                            0)::INTEGER AS rated_mask
+            FROM quarterly q JOIN pop USING (person_id)
+            WHERE {period_sql} AND q.grade IS NOT NULL
+            GROUP BY q.person_id, q.year
+        )
+        SELECT 1 AS part, unit, year,
+               count(*) FILTER (WHERE rated_quarters = 4)::BIGINT,
+               coalesce(sum(good_count) FILTER (WHERE rated_quarters = 4), 0)::BIGINT,
+               coalesce(sum(good_count * good_count) FILTER (WHERE rated_quarters = 4), 0)::BIGINT,
+               {", ".join(f"count(*) FILTER (WHERE rated_quarters = 4 AND good_mask & {1 << t} <> 0)::BIGINT"
+                          for t in range(4))},
+               bit_count(bit_or(rated_mask) & 15)::BIGINT
+        FROM py WHERE unit IS NOT NULL AND rated_quarters > 0
+        GROUP BY unit, year
+        UNION ALL
+        SELECT 2, NULL, year, count(*), count(*) FILTER (WHERE general_or_worse_count >= 2), NULL, NULL, NULL, NULL,
+               NULL, NULL
+        FROM py WHERE general_or_worse_count > 0
+        GROUP BY year
+    """, pop_params + period_params).fetchall()
+    low_by_year = {int(r[2]): (int(r[3]), int(r[4])) for r in rows if r[0] == 2}
+    sums = sorted((r[1:] for r in rows if r[0] == 1), key=lambda r: (r[0], r[1]))  # (unit, year), as pandas sorts
+    if not sums:
+        return _no_rotation(), low_by_year
+    units = np.array([r[0] for r in sums], dtype=object)
+    numbers = np.array([r[1:] for r in sums], dtype=np.int64)
+    rot = _rotation_of_unit_years(units, numbers[:, 0], numbers[:, 1], numbers[:, 2], numbers[:, 3],
+                                  numbers[:, 4:8], numbers[:, 8], min_group, ROTATION_ALPHA, ROTATION_PERMUTATIONS)
+    return rot, low_by_year
 
 
 @report("patterns", "好/一般 走势：每人一年的各季度等次、好等次次数、一般及以下次数和年度等次（需 --year）")

@@ -388,6 +388,67 @@ def test_top_findings(small):
     assert all(f.page == "pages/patterns.py" for f in findings)
 
 
+def test_findings_sums_are_the_rotation_of_the_person_year_counts(small, demo_con):
+    """top_findings aggregates per unit-year in SQL; the same table as rotation() on the person-years."""
+    for con, f in ((small, Filters()), (small, Filters(units=("轮局",))), (demo_con.cursor(), Filters()),
+                   (demo_con.cursor(), Filters(years=(2024,)))):
+        for min_group in (5, 3):
+            rot, low_by_year = patterns._finding_sums(con, f, min_group)
+            py = patterns.person_year_counts(con, f)
+            pd.testing.assert_frame_equal(rot, patterns.rotation(py, min_group))
+            low = py[py["general_or_worse_count"] > 0]
+            assert low_by_year == {int(y): (len(g), int((g["general_or_worse_count"] >= 2).sum()))
+                                   for y, g in low.groupby("year")}
+
+
+def test_fast_paths_agree_with_the_sql(small, demo_con):
+    """The person-years, sequences and transitions unpacked from the packed grades equal the text
+    aggregates and SQL pivots they replace (kept for stores where the packing does not hold)."""
+    for con, f in ((small, Filters()), (small, Filters(periods=("2023Q4", "2024Q1", "2024Q2"))),
+                   (demo_con.cursor(), Filters()), (demo_con.cursor(), Filters(periods=("2024Q4", "2025Q1")))):
+        pyg = patterns._person_year_grades(con, f)
+        assert pyg.plain and pyg.named
+        pd.testing.assert_frame_equal(pyg.frame, patterns._person_years_by_text(con, f))
+        pd.testing.assert_frame_equal(patterns._grade_sequences(pyg, con, f), patterns._grade_sequences_by_sql(con, f))
+        matrix, persons = patterns._transition_counts_by_sql(con, f)
+        fast, slow = patterns._transitions(pyg, con, f, 5), patterns._transition_tables(matrix, persons, 5)
+        pd.testing.assert_frame_equal(fast.counts, slow.counts)
+        pd.testing.assert_frame_equal(fast.shares, slow.shares)
+        assert (fast.pairs, fast.good_stays) == (slow.pairs, slow.good_stays)
+        result = patterns.grade_patterns(con, f)
+        assert result.grades(result.person_years.index) == list(pyg.frame["grades"])
+        pd.testing.assert_frame_equal(result.follow_up, patterns.follow_up(pyg.frame))
+
+
+def test_stores_the_packing_does_not_fit_take_the_sql_path(tmp_path):
+    """A grade outside the five, or a period not named after its quarter: the text aggregates."""
+    con = store.connect(tmp_path / "odd.duckdb")
+    con.execute("INSERT INTO units VALUES ('甲局', '东区', '市直', '税务', false, NULL, false, 1)")
+    con.executemany("INSERT INTO people (person_id, name, unit, batch_id) VALUES (?, ?, '甲局', 1)",
+                    [(f"A{i}", f"姓{i}") for i in range(6)])
+    rows = [(f"A{i}", f"2024Q{q}", 2024, q, 80.0, "好" if (i + q) % 3 == 0 else "一般", 1)
+            for i in range(6) for q in range(1, 5)]
+    con.executemany("INSERT INTO quarterly (person_id, period, year, quarter, score, grade, batch_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    plain = patterns.grade_patterns(con, Filters())
+    assert patterns._person_year_grades(con, Filters()).plain
+    con.execute("UPDATE quarterly SET grade = '优' WHERE person_id = 'A0' AND quarter = 2")
+    pyg = patterns._person_year_grades(con, Filters())
+    assert not pyg.plain and pyg.frame.loc[0, "grades"] == ["一般", "优", "好", "一般"]
+    odd = patterns.grade_patterns(con, Filters())
+    assert odd.grades(odd.person_years.index[:1]) == [["一般", "优", "好", "一般"]]
+    assert odd.follow_up.loc[odd.follow_up["人员编号"] == "A0", "全年等次"].item() == "Q1 一般 → Q2 优 → Q3 好 → Q4 一般"
+    assert odd.transitions.pairs == plain.transitions.pairs - 2  # 优 is not one of the five states
+    con.execute("UPDATE quarterly SET grade = '一般' WHERE person_id = 'A0' AND quarter = 2")
+    con.execute("UPDATE quarterly SET period = '2024-2' WHERE quarter = 2")
+    pyg = patterns._person_year_grades(con, Filters())
+    assert not pyg.named
+    named_by_text = patterns.grade_patterns(con, Filters())
+    assert list(named_by_text.sequences.columns[3:]) == ["2024-2", "2024Q1", "2024Q3", "2024Q4"]
+    assert named_by_text.follow_up.loc[0, "一般及以下季度"].startswith("2024Q1一般、2024-2")
+    con.close()
+
+
 def test_report_keys_and_rows(small):
     frame = patterns.patterns_report(small, Filters(), ReportArgs(year=2024))
     assert list(frame.columns) == ["person_id", "unit", "grades", "good_count", "general_or_worse_count",
