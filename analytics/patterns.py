@@ -15,8 +15,10 @@ number of 好 fixed and hands them out at random, with a sequential Monte Carlo 
 Clifford 1991): simulation stops at the 10th hand-out at least as even as the observed one, p = 10/L,
 or after n_perm = 1,999 with p = (1 + #{as even}) / (n_perm + 1); the unit-year is flagged when
 p < alpha. Simulations are seeded by the null (people tested, quarterly 好 counts), so results are
-reproducible and do not depend on the selection. Only units with at least ``min_group`` such people
-are tested. See docs/metrics/patterns.md.
+reproducible; they are simulated in the quarter order of the first unit-year with that null, so a
+p-value can change with the selection (a known defect, see the docs). Each null's simulations are kept
+between calls (bounded). Only units with at least ``min_group`` such people are tested. See
+docs/metrics/patterns.md.
 """
 
 from __future__ import annotations
