@@ -422,8 +422,9 @@ def _transitions(pyg: _PersonYearGrades, con: duckdb.DuckDBPyConnection, filters
         cells = np.bincount(start * s + end, minlength=s * s).reshape(s, s)
         matrix = pd.DataFrame(cells.astype(int), index=pd.Index(states, name="from_grade"),
                               columns=pd.Index(states, name="to_grade"))
-        distinct = np.unique(who_ * s + start)
-        people = np.bincount(distinct % s, minlength=s)
+        seen = np.zeros((int(person.max()) + 1 if len(person) else 0, s), dtype=bool)  # person × from-grade
+        seen[who_, start] = True
+        people = seen.sum(axis=0)
         persons = pd.Series(people.astype(int), index=states)
     return _transition_tables(matrix, persons, min_group)
 
@@ -496,10 +497,11 @@ def good_counts_by_unit(py: pd.DataFrame, min_group: int = 5) -> pd.DataFrame:
     sizes = n.tolist()
     out = {"单位": units, "年度": years, "人数": n,
            "人均好等次次数": [SMALL if sm else f"{g / c:.2f}" for sm, g, c in zip(small, goods, sizes, strict=True)],
-           "好等次比例": [SMALL if sm else pct(g / r) for sm, g, r in zip(small, goods, rated_q, strict=True)]}
+           # pct() of numbers (no None or NaN here: every group has people and rated quarters), inlined
+           "好等次比例": [SMALL if sm else f"{g / r * 100:.1f}%" for sm, g, r in zip(small, goods, rated_q, strict=True)]}
     for k in range(5):
         counts = np.bincount(group[good == k], minlength=m).tolist()
-        out[f"{k}次好"] = [SMALL if sm else pct(c / s) for sm, c, s in zip(small, counts, sizes, strict=True)]
+        out[f"{k}次好"] = [SMALL if sm else f"{c / s * 100:.1f}%" for sm, c, s in zip(small, counts, sizes, strict=True)]
     return pd.DataFrame(out, columns=columns)
 
 
@@ -844,6 +846,7 @@ def _rotation_of_unit_years(units: np.ndarray, years: np.ndarray, n: np.ndarray,
 # drawing them again; the p-values are the same either way.
 
 STREAM_CACHE_SIMULATIONS = 2_000_000  # at most this many simulated Σ X² kept (8 bytes each: 16 MB)
+STREAM_OVERHEAD = 256  # a kept null counts as this many simulations more (its generator: about 2 KB)
 
 
 class _NullStream:
@@ -895,13 +898,14 @@ def _null_sims(key: tuple, length: int) -> np.ndarray:
         stream = _streams.get(key)
         if stream is None:
             stream = _streams[key] = _NullStream(key[0], key[1:-1], key[-1])
+            _streams_size += STREAM_OVERHEAD
         else:
             _streams.move_to_end(key)
         _streams_size += stream.draw_to(length)
         sims = stream.sims[:length]
         while _streams_size > STREAM_CACHE_SIMULATIONS and len(_streams) > 1:
             _, old = _streams.popitem(last=False)
-            _streams_size -= len(old.sims)
+            _streams_size -= len(old.sims) + STREAM_OVERHEAD
     return sims
 
 
