@@ -288,7 +288,6 @@ def _person_years_by_text(con: duckdb.DuckDBPyConnection, filters: Filters) -> p
 
 def _codes(columns: list) -> tuple[np.ndarray, np.ndarray]:
     """Text columns (Arrow) as one label array (object) and a rows × columns code matrix (−1 = null)."""
-    labels: list[str] = []
     position: dict[str, int] = {}
     out = np.full((len(columns[0]) if columns else 0, len(columns)), -1, dtype=np.int64)
     for j, column in enumerate(columns):
@@ -312,7 +311,7 @@ def _objects(column, few: bool = False) -> np.ndarray:
 
 def grade_sequences(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Wide table: 人员编号, 姓名, 单位, then one column per quarter with the grade (None = no row)."""
-    return _grade_sequences(_person_year_grades(con, filters), con, filters)
+    return _grade_sequences(_person_year_grades(con, filters, lists=False), con, filters)
 
 
 def _grade_sequences(pyg: _PersonYearGrades, con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -395,7 +394,7 @@ def transitions(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int
     Consecutive means the next calendar quarter (2024Q4 → 2025Q1 counts); a missing row breaks the
     pair, 不确定等次 is a state of its own.
     """
-    return _transitions(_person_year_grades(con, filters), con, filters, min_group)
+    return _transitions(_person_year_grades(con, filters, lists=False), con, filters, min_group)
 
 
 def _transitions(pyg: _PersonYearGrades, con: duckdb.DuckDBPyConnection, filters: Filters,
@@ -411,13 +410,13 @@ def _transitions(pyg: _PersonYearGrades, con: duckdb.DuckDBPyConnection, filters
         matrix, persons = _transition_counts_by_sql(con, filters)
     else:
         codes = pyg.codes
-        starts, ends, who = [], [], []
+        parts = []  # (from, to, person) of each pair
         for q in range(3):
             pair = (codes[:, q] >= 0) & (codes[:, q + 1] >= 0)
-            starts.append(codes[pair, q]); ends.append(codes[pair, q + 1]); who.append(person[pair])
+            parts.append((codes[pair, q], codes[pair, q + 1], person[pair]))
         pair = np.flatnonzero(same & (year[1:] == year[:-1] + 1) & (codes[:-1, 3] >= 0) & (codes[1:, 0] >= 0))
-        starts.append(codes[pair, 3]); ends.append(codes[pair + 1, 0]); who.append(person[pair])
-        start, end, who_ = np.concatenate(starts), np.concatenate(ends), np.concatenate(who)
+        parts.append((codes[pair, 3], codes[pair + 1, 0], person[pair]))
+        start, end, who_ = (np.concatenate(column) for column in zip(*parts, strict=True))
         s = len(states)
         cells = np.bincount(start * s + end, minlength=s * s).reshape(s, s)
         matrix = pd.DataFrame(cells.astype(int), index=pd.Index(states, name="from_grade"),
@@ -498,10 +497,12 @@ def good_counts_by_unit(py: pd.DataFrame, min_group: int = 5) -> pd.DataFrame:
     out = {"单位": units, "年度": years, "人数": n,
            "人均好等次次数": [SMALL if sm else f"{g / c:.2f}" for sm, g, c in zip(small, goods, sizes, strict=True)],
            # pct() of numbers (no None or NaN here: every group has people and rated quarters), inlined
-           "好等次比例": [SMALL if sm else f"{g / r * 100:.1f}%" for sm, g, r in zip(small, goods, rated_q, strict=True)]}
+           "好等次比例": [SMALL if sm else f"{g / r * 100:.1f}%"
+                     for sm, g, r in zip(small, goods, rated_q, strict=True)]}
     for k in range(5):
         counts = np.bincount(group[good == k], minlength=m).tolist()
-        out[f"{k}次好"] = [SMALL if sm else f"{c / s * 100:.1f}%" for sm, c, s in zip(small, counts, sizes, strict=True)]
+        out[f"{k}次好"] = [SMALL if sm else f"{c / s * 100:.1f}%"
+                         for sm, c, s in zip(small, counts, sizes, strict=True)]
     return pd.DataFrame(out, columns=columns)
 
 
@@ -686,10 +687,7 @@ def _simulated_sumsq(n: int, k: np.ndarray, size: int, rng: np.random.Generator)
         left_people, left_k = n, kt
         new = [*groups, 0]
         for x in range(t + 1):
-            if x == t:
-                d = left_k
-            else:
-                d = rng.hypergeometric(groups[x], left_people - groups[x], left_k, size=size)
+            d = left_k if x == t else rng.hypergeometric(groups[x], left_people - groups[x], left_k, size=size)
             left_people = left_people - groups[x]
             left_k = left_k - d
             new[x] = new[x] - d
@@ -826,10 +824,10 @@ def _rotation_of_unit_years(units: np.ndarray, years: np.ndarray, n: np.ndarray,
         with np.errstate(divide="ignore", invalid="ignore"):
             index[rows] = np.where(expected[rows] > 0, observed[rows] / expected[rows], np.nan)
     flagged = tested & (p_even < alpha)
-    for i, people, sh, ov, ev, ix, pe, pc, fl in zip(
+    for i, people, sh, ov, ev, ix, pe, pcon, fl in zip(
             rows, n[rows].tolist(), share[rows].tolist(), observed[rows].tolist(), expected[rows].tolist(),
             index[rows].tolist(), p_even[rows].tolist(), p_conc[rows].tolist(), flagged[rows].tolist(), strict=True):
-        reading[i] = _reading_text(people, sh, ov, ev, ix, pe, pc, fl, alpha)
+        reading[i] = _reading_text(people, sh, ov, ev, ix, pe, pcon, fl, alpha)
     frame = pd.DataFrame({
         "unit": units.tolist(), "year": years,
         "people": n, "status": status.tolist(), "share": share, "observed_var": observed,
