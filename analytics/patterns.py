@@ -101,36 +101,40 @@ _GRADE_CODE_SQL = ("CASE q.grade " + " ".join(f"WHEN '{g}' THEN {i + 1}" for i, 
 def _person_year_grades(con: duckdb.DuckDBPyConnection, filters: Filters, lists: bool = True) -> _PersonYearGrades:
     """The person-year rows. In SQL, each person-year's grades are packed into one integer (3 bits per
     quarter: 0 = no row, 1–5 = QUARTER_GRADE_ORDER) and the counts, masks and lists are unpacked from it.
-    That holds when every graded row is the only one of its person and quarter, the quarter is 1–4 and
-    the grade one of the five and the periods are named 'YYYYQn'; otherwise (never in a store the importer
-    wrote) the grades are aggregated per quarter in SQL as text (``_person_years_by_text``), with the same
-    result. ``lists=False``: the fast path leaves out the columns quarters and grades (the codes hold them)."""
+    That holds when every graded row is the only one of its person and quarter, the quarter is 1–4, the
+    grade one of the five, the periods are named 'YYYYQn' and nobody is listed twice; otherwise (never
+    in a store the importer wrote) the grades are aggregated per quarter in SQL as text
+    (``_person_years_by_text``), with the same result. ``lists=False``: the fast path leaves out the
+    columns quarters and grades (the codes hold them)."""
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
     year_sql, year_params = filters.year_clause("a.year")
     fields = " ".join(f"WHEN {q} THEN {8 ** (q - 1)}" for q in range(1, 5))
+    # people numbered in the output order (unit, person_id), so that grouping, joining and sorting the
+    # person-years work on integers; ``twice``: people listed twice (the text query's joins repeat them)
     sql = f"""
-        WITH pop AS ({pop_sql}),
+        WITH pop AS (SELECT row_number() OVER (ORDER BY unit, person_id) AS pk, * FROM ({pop_sql})),
         wide AS (
-            SELECT q.person_id, q.year::INTEGER AS year,
+            SELECT pop.pk, q.year::INTEGER AS year,
                    sum(({_GRADE_CODE_SQL}) * CASE q.quarter {fields} ELSE 4096 END)::INTEGER AS codes,
                    count(*)::INTEGER AS graded_rows,
                    bit_or(CASE WHEN q.quarter BETWEEN 1 AND 4 THEN 1 << (q.quarter - 1) ELSE 0 END)::INTEGER
                        AS present
             FROM quarterly q JOIN pop USING (person_id)
             WHERE {period_sql} AND q.grade IS NOT NULL
-            GROUP BY q.person_id, q.year
+            GROUP BY pop.pk, q.year
         ),
         an AS (
-            SELECT a.person_id, a.year::INTEGER AS year, a.grade AS annual_grade
+            SELECT pop.pk, a.year::INTEGER AS year, a.grade AS annual_grade
             FROM annual a JOIN pop USING (person_id)
             WHERE {year_sql}
         )
-        SELECT person_id, pop.name, pop.unit, year, coalesce(codes, 0) AS codes, an.annual_grade,
-               coalesce(graded_rows, 0) AS graded_rows, coalesce(present, 0) AS present
-        FROM wide FULL OUTER JOIN an USING (person_id, year)
-        JOIN pop USING (person_id)
-        ORDER BY pop.unit, person_id, year
+        SELECT pop.person_id, pop.name, pop.unit, year, coalesce(codes, 0) AS codes, an.annual_grade,
+               coalesce(graded_rows, 0) AS graded_rows, coalesce(present, 0) AS present,
+               (SELECT count(*) - count(DISTINCT person_id) FROM pop) AS twice
+        FROM wide FULL OUTER JOIN an USING (pk, year)
+        JOIN pop USING (pk)
+        ORDER BY pk, year
     """
     table = store.arrow(con, sql, pop_params + period_params + year_params)
     # every selected period named after its year and quarter ('2024Q2'): checked on all rows of those periods
@@ -140,6 +144,7 @@ def _person_year_grades(con: duckdb.DuckDBPyConnection, filters: Filters, lists:
     fields_ = np.stack([(packed >> (3 * q)) & 7 for q in range(4)], axis=1)  # rows × quarters, 0 = no row
     present = table.column("present").to_numpy()
     plain = bool((packed < 4096).all() and (fields_ <= len(QUARTER_GRADE_ORDER)).all()
+                 and not (table.column("twice").to_numpy() > 0).any()
                  and (table.column("graded_rows").to_numpy() == np.bitwise_count(present.astype(np.uint8))).all()
                  and ((fields_ > 0) == ((present[:, None] >> np.arange(4)) & 1 == 1)).all())
     if not (plain and named):
@@ -1213,9 +1218,9 @@ def _finding_sums(con: duckdb.DuckDBPyConnection, filters: Filters,
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
     rows = con.execute(f"""
-        WITH pop AS ({pop_sql}),
-        py AS MATERIALIZED (
-            SELECT q.person_id, any_value(pop.unit) AS unit, q.year::INTEGER AS year,
+        WITH pop AS (SELECT dense_rank() OVER (ORDER BY person_id) AS pk, * FROM ({pop_sql})),
+        py AS MATERIALIZED (  -- one row per person (numbered: pk) and year
+            SELECT pop.pk, any_value(pop.unit) AS unit, q.year::INTEGER AS year,
                    count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
                    count(*) FILTER (WHERE q.grade = '好')::INTEGER AS good_count,
                    count(*) FILTER (WHERE q.grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
@@ -1224,7 +1229,7 @@ def _finding_sums(con: duckdb.DuckDBPyConnection, filters: Filters,
                             0)::INTEGER AS rated_mask
             FROM quarterly q JOIN pop USING (person_id)
             WHERE {period_sql} AND q.grade IS NOT NULL
-            GROUP BY q.person_id, q.year
+            GROUP BY pop.pk, q.year
         )
         SELECT 1 AS part, unit, year,
                count(*) FILTER (WHERE rated_quarters = 4)::BIGINT,

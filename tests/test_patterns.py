@@ -446,6 +446,14 @@ def test_stores_the_packing_does_not_fit_take_the_sql_path(tmp_path):
     named_by_text = patterns.grade_patterns(con, Filters())
     assert list(named_by_text.sequences.columns[3:]) == ["2024-2", "2024Q1", "2024Q3", "2024Q4"]
     assert named_by_text.follow_up.loc[0, "一般及以下季度"].startswith("2024Q1一般、2024-2")
+    con.execute("UPDATE quarterly SET period = '2024Q2' WHERE quarter = 2")
+    assert patterns._person_year_grades(con, Filters()).plain
+    con.execute("INSERT INTO people (person_id, name, unit, batch_id) VALUES ('A1', '姓1', '甲局', 2)")  # twice
+    pyg = patterns._person_year_grades(con, Filters())
+    assert not pyg.plain
+    pd.testing.assert_frame_equal(pyg.frame, patterns._person_years_by_text(con, Filters()))
+    rot, _ = patterns._finding_sums(con, Filters(), 5)
+    pd.testing.assert_frame_equal(rot, patterns.rotation(patterns.person_year_counts(con, Filters())))
     con.close()
 
 
