@@ -195,16 +195,14 @@ def _grade_lists(codes: np.ndarray) -> tuple[list[list[int]], list[list[str]]]:
 
 
 def _sequence_texts(codes: np.ndarray) -> list[str]:
-    """``_sequence_text`` per row of codes (rows × 4)."""
-    texts: dict[tuple, str] = {}
-    out = []
-    for row in map(tuple, codes.tolist()):
-        text = texts.get(row)
-        if text is None:
-            text = texts[row] = " → ".join(f"Q{q + 1} {QUARTER_GRADE_ORDER[c] if c >= 0 else '无记录'}"
-                                          for q, c in enumerate(row))
-        out.append(text)
-    return out
+    """``_sequence_text`` per row of codes (rows × 4): one text per distinct row."""
+    if not len(codes):
+        return []
+    keys = ((codes + 1) * 8 ** np.arange(codes.shape[1])).sum(axis=1)  # codes −1…6: one integer per row
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    texts = np.array([" → ".join(f"Q{q + 1} {QUARTER_GRADE_ORDER[c] if c >= 0 else '无记录'}"
+                                 for q, c in enumerate(row)) for row in codes[first].tolist()], dtype=object)
+    return texts[inverse.reshape(-1)].tolist()
 
 
 def _low_quarters(packed: np.ndarray, year: np.ndarray) -> np.ndarray:
