@@ -165,21 +165,32 @@ def _person_year_grades(con: duckdb.DuckDBPyConnection, filters: Filters, lists:
         quarters, grades = _grade_lists(codes)
         frame["quarters"] = pd.Series(quarters, index=index, dtype=object)
         frame["grades"] = pd.Series(grades, index=index, dtype=object)
-    rated = (codes >= 0) & (codes <= 3)
-    good = codes == 0
-    bits = 1 << np.arange(4)
-    frame["rated_quarters"] = rated.sum(axis=1).astype(np.int32)
-    frame["uncertain_quarters"] = (codes == 4).sum(axis=1).astype(np.int32)
-    frame["good_count"] = good.sum(axis=1).astype(np.int32)
-    frame["general_or_worse_count"] = ((codes == 2) | (codes == 3)).sum(axis=1).astype(np.int32)
+    unpacked = _UNPACKED[:, packed]  # the counts and masks of each packed value, looked up
+    for j, column in enumerate(("rated_quarters", "uncertain_quarters", "good_count", "general_or_worse_count")):
+        frame[column] = unpacked[j]
     frame["low_quarters"] = pd.Series(_low_quarters(packed, frame["year"].to_numpy()), index=index, dtype=object)
     frame["annual_grade"] = pd.Series(_objects(table.column("annual_grade"), few=True), index=index, dtype=object)
-    frame["good_mask"] = (good * bits).sum(axis=1).astype(np.int32)
-    frame["rated_mask"] = (rated * bits).sum(axis=1).astype(np.int32)
+    frame["good_mask"] = unpacked[4]
+    frame["rated_mask"] = unpacked[5]
     ids = table.column("person_id").combine_chunks()
     change = pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False) if len(ids) > 1 else np.zeros(0, bool)
     person = np.concatenate([[0], np.cumsum(change)]).astype(np.int64) if len(ids) else np.zeros(0, np.int64)
     return _PersonYearGrades(frame=frame, codes=codes, plain=True, named=True, person=person)
+
+
+def _unpacked_table() -> np.ndarray:
+    """For every packed value (3 bits a quarter, 0 = no row, 1–5 = QUARTER_GRADE_ORDER): rated quarters,
+    不确定等次 quarters, 好 quarters, 一般-or-worse quarters, 好 mask, rated mask (int32, 6 × 4096)."""
+    fields = (np.arange(4096)[:, None] >> (3 * np.arange(4))) & 7
+    rated = (fields >= 1) & (fields <= 4)
+    good = fields == 1
+    bits = 1 << np.arange(4)
+    return np.stack([rated.sum(axis=1), (fields == 5).sum(axis=1), good.sum(axis=1),
+                     ((fields == 3) | (fields == 4)).sum(axis=1), (good * bits).sum(axis=1),
+                     (rated * bits).sum(axis=1)]).astype(np.int32)
+
+
+_UNPACKED = _unpacked_table()
 
 
 def _grade_lists(codes: np.ndarray) -> tuple[list[list[int]], list[list[str]]]:
@@ -208,17 +219,16 @@ def _sequence_texts(codes: np.ndarray) -> list[str]:
 def _low_quarters(packed: np.ndarray, year: np.ndarray) -> np.ndarray:
     """'2024Q2一般、2024Q3较差' per row from the packed grades (None without 一般 or 较差)."""
     out = np.full(len(packed), None, dtype=object)
-    low_fields = np.zeros(len(packed), dtype=bool)
-    for q in range(4):
-        low_fields |= np.isin((packed >> (3 * q)) & 7, (3, 4))
-    texts: dict[tuple[int, int], str] = {}
-    rows = np.flatnonzero(low_fields)
-    for i, value, y in zip(rows.tolist(), packed[rows].tolist(), year[rows].tolist(), strict=True):
-        text = texts.get((y, value))
-        if text is None:
-            text = texts[(y, value)] = "、".join(
-                f"{y}Q{q + 1}{QUARTER_GRADE_ORDER[c - 1]}" for q in range(4) if (c := (value >> (3 * q)) & 7) in (3, 4))
-        out[i] = text
+    rows = np.flatnonzero(_UNPACKED[3, packed] > 0)
+    if not len(rows):
+        return out
+    keys = year[rows].astype(np.int64) * 4096 + packed[rows]  # one text per year and packed value
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    texts = np.array(["、".join(f"{y}Q{q + 1}{QUARTER_GRADE_ORDER[c - 1]}" for q in range(4)
+                               if (c := (value >> (3 * q)) & 7) in (3, 4))
+                      for y, value in zip((distinct // 4096).tolist(), (distinct % 4096).tolist(), strict=True)],
+                     dtype=object)
+    out[rows] = texts[inverse.reshape(-1)]
     return out
 
 
