@@ -332,8 +332,9 @@ def _grade_sequences(pyg: _PersonYearGrades, con: duckdb.DuckDBPyConnection, fil
     person), or in SQL when the codes do not hold every row, a period is not named after its quarter
     or a person without a unit is graded (the SQL orders them as '（未知单位）')."""
     py = pyg.frame
-    graded = (pyg.codes >= 0).any(axis=1)
-    if not (pyg.plain and pyg.named and pyg.person is not None) or py["unit"][graded].isna().any():
+    graded = (pyg.codes[:, 0] >= 0) | (pyg.codes[:, 1] >= 0) | (pyg.codes[:, 2] >= 0) | (pyg.codes[:, 3] >= 0)
+    if not (pyg.plain and pyg.named and pyg.person is not None) or any(u is None
+                                                                       for u in py["unit"].to_numpy()[graded]):
         return _grade_sequences_by_sql(con, filters)
     if not graded.any():
         return pd.DataFrame(columns=["人员编号", "姓名", "单位"])
@@ -343,11 +344,13 @@ def _grade_sequences(pyg: _PersonYearGrades, con: duckdb.DuckDBPyConnection, fil
     number = np.cumsum(np.r_[True, person[1:] != person[:-1]]) - 1  # 0, 1, … per person in order
     year = py["year"].to_numpy(np.int64)[rows]
     codes = pyg.codes[rows]
-    slots = sorted({(int(y), q) for q in range(4) for y in np.unique(year[codes[:, q] >= 0])})
+    low = int(year.min())
+    used = np.stack([np.bincount(year[codes[:, q] >= 0] - low, minlength=int(year.max()) - low + 1) > 0
+                     for q in range(4)], axis=1)  # (year − low, quarter): any grade
+    slots = [(int(y) + low, int(q)) for y, q in zip(*np.nonzero(used), strict=True)]
     periods = [f"{y}Q{q + 1}" for y, q in slots]
     order = sorted(range(len(periods)), key=periods.__getitem__)  # columns in the order of the period text
     periods = [periods[i] for i in order]
-    low = int(year.min())
     column_of = np.full((int(year.max()) - low + 1, 4), -1, dtype=np.int64)  # (year − low, quarter) → column
     for j, i in enumerate(order):
         column_of[slots[i][0] - low, slots[i][1]] = j
@@ -434,9 +437,9 @@ def _transitions(pyg: _PersonYearGrades, con: duckdb.DuckDBPyConnection, filters
         cells = np.bincount(start * s + end, minlength=s * s).reshape(s, s)
         matrix = pd.DataFrame(cells.astype(int), index=pd.Index(states, name="from_grade"),
                               columns=pd.Index(states, name="to_grade"))
-        seen = np.zeros((int(person.max()) + 1 if len(person) else 0, s), dtype=bool)  # person × from-grade
-        seen[who_, start] = True
-        people = seen.sum(axis=0)
+        people_count = int(person.max()) + 1 if len(person) else 0
+        seen = np.bincount(who_ * s + start, minlength=people_count * s).reshape(people_count, s) > 0
+        people = seen.sum(axis=0)  # distinct people per from-grade
         persons = pd.Series(people.astype(int), index=states)
     return _transition_tables(matrix, persons, min_group)
 
