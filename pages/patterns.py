@@ -141,7 +141,7 @@ if not tested.empty:
     detail = result.person_years[(result.person_years["unit"] == chosen[0]) & (result.person_years["year"] == chosen[1])
                                  & (result.person_years["rated_quarters"] == 4)]
     blocks.table(pd.DataFrame({"人员编号": detail["person_id"], "姓名": detail["name"],
-                               "各季度等次": [" → ".join(g) for g in detail["grades"]],
+                               "各季度等次": [" → ".join(g) for g in result.grades(detail.index)],
                                "好等次次数": detail["good_count"]}),
                  f"轮流坐庄明细_{chosen[0]}_{chosen[1]}", "patterns-rotation-detail-table",
                  caption="上图所依据的每个人（全年 4 个季度都有等次的人）。")

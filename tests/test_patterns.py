@@ -259,6 +259,119 @@ def test_rotation_is_reproducible():
     assert patterns.rotation_test(good, seed=[1, 2]) == patterns.rotation_test(good, seed=[1, 2])
 
 
+def reference_simulated_sumsq(n: int, k: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """The hand-out simulation written out plainly: group counts as a (quarters + 1) × size matrix, one
+    hypergeometric draw per group and quarter over all hand-outs (the order ``_simulated_sumsq`` keeps)."""
+    quarters = len(k)
+    counts = np.zeros((quarters + 1, size), dtype=np.int64)
+    counts[0] = n
+    for t, kt in enumerate(int(v) for v in k):
+        left_people = np.full(size, n, dtype=np.int64)
+        left_k = np.full(size, kt, dtype=np.int64)
+        drawn = np.zeros((t + 1, size), dtype=np.int64)
+        for x in range(t + 1):
+            d = left_k if x == t else rng.hypergeometric(counts[x], left_people - counts[x], left_k)
+            drawn[x] = d
+            left_people = left_people - counts[x]
+            left_k = left_k - d
+        counts[: t + 1] -= drawn
+        counts[1 : t + 2] += drawn
+    return (np.arange(quarters + 1, dtype=np.int64) ** 2) @ counts
+
+
+def test_simulated_hand_outs_match_the_plain_simulation():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        k = rng.integers(0, n + 1, size=int(rng.integers(1, 5)))
+        size = int(rng.choice([1, 7, 200]))
+        fast, plain = np.random.default_rng([9, n]), np.random.default_rng([9, n])
+        for _ in range(2):  # and the generator is left in the same state
+            np.testing.assert_array_equal(patterns._simulated_sumsq(n, k, size, fast),
+                                          reference_simulated_sumsq(n, k, size, plain))
+
+
+def reference_rotation_p_values(rot_input: pd.DataFrame, min_group: int, n_perm: int) -> dict:
+    """(unit, year) → (p_even, p_concentrated), null by null: the unit-years sharing a null (n, sorted k)
+    use the stream of the first of them (in (unit, year) order) and ``_even_concentrated``."""
+    full = rot_input[rot_input["rated_quarters"] == 4]
+    groups = {}
+    for (unit, year), g in full.groupby(["unit", "year"], sort=True):
+        if len(g) < min_group:
+            continue
+        k = np.array([((g["good_mask"].to_numpy() >> t) & 1).sum() for t in range(4)], dtype=np.int64)
+        if ((k == 0) | (k == len(g))).all():
+            continue
+        groups.setdefault((len(g), *sorted(k.tolist())), []).append(((unit, year), k, int((g["good_count"] ** 2).sum())))
+    out = {}
+    for (n, *_), members in groups.items():
+        rng = np.random.default_rng(patterns._signature_seed(n, members[0][1]))
+        ps = patterns._even_concentrated(n, members[0][1], [m[2] for m in members], n_perm, patterns.ROTATION_HITS,
+                                         rng)
+        out.update({m[0]: p for m, p in zip(members, ps, strict=True)})
+    return out
+
+
+def synthetic_person_years(seed: int) -> pd.DataFrame:
+    """Units of 5–30 people over two years: some hand 好 around (each person once), most by merit, some
+    with the same quarterly counts in another quarter order (a shared null); a few people miss a quarter."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(60):
+        n = int(rng.integers(5, 31))
+        for year in (2023, 2024):
+            if u % 6 == 0:  # rotation: each quarter hands 好 to the next quarter of the people
+                masks = [1 << (i % 4) for i in range(n)]
+            elif u % 6 == 1:  # the same counts as unit u − 1 in reverse quarter order
+                masks = [1 << (3 - i % 4) for i in range(n)]
+            else:
+                merit = rng.random(n)
+                masks = [sum(1 << t for t in range(4) if rng.random() < 0.15 + 0.6 * m) for m in merit]
+            for i, mask in enumerate(masks):
+                rated = 0b1111 if rng.random() > 0.05 else 0b0111
+                mask &= rated
+                rows.append({"person_id": f"P{u}-{i}", "unit": f"单位{u:02d}", "year": year,
+                             "rated_quarters": bin(rated).count("1"), "good_count": bin(mask).count("1"),
+                             "general_or_worse_count": 0, "good_mask": mask, "rated_mask": rated})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("n_perm", [patterns.ROTATION_PERMUTATIONS, 300])
+def test_rotation_p_values_match_the_null_by_null_reference(n_perm):
+    py = synthetic_person_years(11)
+    expected = reference_rotation_p_values(py, 5, n_perm)
+    assert len(expected) >= 100
+    patterns.clear_null_streams()
+    cold = patterns.rotation(py, n_perm=n_perm)
+    warm = patterns.rotation(py, n_perm=n_perm)  # from the kept simulations
+    pd.testing.assert_frame_equal(cold, warm)
+    tested = cold[cold["status"] == "已检验"]
+    got = {(u, y): (pe, pc) for u, y, pe, pc in
+           zip(tested["unit"], tested["year"], tested["p_even"], tested["p_concentrated"], strict=True)}
+    assert got == expected  # exactly, not approximately
+    assert tested["flagged"].sum() >= 10  # the rotating units (p-values that needed every batch)
+    # a part of the selection, after the whole (kept streams), as the reference computes it on the part.
+    # Not always the whole's p-values: a null's stream is simulated in the quarter order of its first
+    # unit-year, which can change with the selection (units 单位00/单位01 have the same null in reverse order).
+    part_py = py[py["unit"] >= "单位01"]
+    part = patterns.rotation(part_py, n_perm=n_perm)
+    tested = part[part["status"] == "已检验"]
+    assert {(u, y): (pe, pc) for u, y, pe, pc in
+            zip(tested["unit"], tested["year"], tested["p_even"], tested["p_concentrated"], strict=True)} \
+        == reference_rotation_p_values(part_py, 5, n_perm)
+
+
+def test_kept_simulations_are_bounded(monkeypatch):
+    py = synthetic_person_years(12)
+    patterns.clear_null_streams()
+    first = patterns.rotation(py)
+    monkeypatch.setattr(patterns, "STREAM_CACHE_SIMULATIONS", 1000)
+    patterns.clear_null_streams()
+    again = patterns.rotation(py)
+    assert patterns._streams_size <= 1999 + patterns.STREAM_OVERHEAD and len(patterns._streams) == 1
+    pd.testing.assert_frame_equal(first, again)
+
+
 # --- filters, empty selections, the report ------------------------------------------------------------
 
 def test_filters_that_select_nothing(small):
@@ -273,6 +386,75 @@ def test_top_findings(small):
     findings = patterns.top_findings(small, Filters())
     assert [f.title for f in findings] == ["1 个单位年度疑似轮流坐庄", "2024 年 1 人至少一个季度为一般或较差"]
     assert all(f.page == "pages/patterns.py" for f in findings)
+
+
+def test_findings_sums_are_the_rotation_of_the_person_year_counts(small, demo_con):
+    """top_findings aggregates per unit-year in SQL; the same table as rotation() on the person-years."""
+    for con, f in ((small, Filters()), (small, Filters(units=("轮局",))), (demo_con.cursor(), Filters()),
+                   (demo_con.cursor(), Filters(years=(2024,)))):
+        for min_group in (5, 3):
+            rot, low_by_year = patterns._finding_sums(con, f, min_group)
+            py = patterns.person_year_counts(con, f)
+            pd.testing.assert_frame_equal(rot, patterns.rotation(py, min_group))
+            low = py[py["general_or_worse_count"] > 0]
+            assert low_by_year == {int(y): (len(g), int((g["general_or_worse_count"] >= 2).sum()))
+                                   for y, g in low.groupby("year")}
+
+
+def test_fast_paths_agree_with_the_sql(small, demo_con):
+    """The person-years, sequences and transitions unpacked from the packed grades equal the text
+    aggregates and SQL pivots they replace (kept for stores where the packing does not hold)."""
+    for con, f in ((small, Filters()), (small, Filters(periods=("2023Q4", "2024Q1", "2024Q2"))),
+                   (demo_con.cursor(), Filters()), (demo_con.cursor(), Filters(periods=("2024Q4", "2025Q1")))):
+        pyg = patterns._person_year_grades(con, f)
+        assert pyg.plain and pyg.named
+        pd.testing.assert_frame_equal(pyg.frame, patterns._person_years_by_text(con, f))
+        pd.testing.assert_frame_equal(patterns._grade_sequences(pyg, con, f), patterns._grade_sequences_by_sql(con, f))
+        matrix, persons = patterns._transition_counts_by_sql(con, f)
+        fast, slow = patterns._transitions(pyg, con, f, 5), patterns._transition_tables(matrix, persons, 5)
+        pd.testing.assert_frame_equal(fast.counts, slow.counts)
+        pd.testing.assert_frame_equal(fast.shares, slow.shares)
+        assert (fast.pairs, fast.good_stays) == (slow.pairs, slow.good_stays)
+        result = patterns.grade_patterns(con, f)
+        assert result.grades(result.person_years.index) == list(pyg.frame["grades"])
+        pd.testing.assert_frame_equal(result.follow_up, patterns.follow_up(pyg.frame))
+
+
+def test_stores_the_packing_does_not_fit_take_the_sql_path(tmp_path):
+    """A grade outside the five, or a period not named after its quarter: the text aggregates."""
+    con = store.connect(tmp_path / "odd.duckdb")
+    con.execute("INSERT INTO units VALUES ('甲局', '东区', '市直', '税务', false, NULL, false, 1)")
+    con.executemany("INSERT INTO people (person_id, name, unit, batch_id) VALUES (?, ?, '甲局', 1)",
+                    [(f"A{i}", f"姓{i}") for i in range(6)])
+    rows = [(f"A{i}", f"2024Q{q}", 2024, q, 80.0, "好" if (i + q) % 3 == 0 else "一般", 1)
+            for i in range(6) for q in range(1, 5)]
+    con.executemany("INSERT INTO quarterly (person_id, period, year, quarter, score, grade, batch_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    plain = patterns.grade_patterns(con, Filters())
+    assert patterns._person_year_grades(con, Filters()).plain
+    con.execute("UPDATE quarterly SET grade = '优' WHERE person_id = 'A0' AND quarter = 2")
+    pyg = patterns._person_year_grades(con, Filters())
+    assert not pyg.plain and pyg.frame.loc[0, "grades"] == ["一般", "优", "好", "一般"]
+    odd = patterns.grade_patterns(con, Filters())
+    assert odd.grades(odd.person_years.index[:1]) == [["一般", "优", "好", "一般"]]
+    assert odd.follow_up.loc[odd.follow_up["人员编号"] == "A0", "全年等次"].item() == "Q1 一般 → Q2 优 → Q3 好 → Q4 一般"
+    assert odd.transitions.pairs == plain.transitions.pairs - 2  # 优 is not one of the five states
+    con.execute("UPDATE quarterly SET grade = '一般' WHERE person_id = 'A0' AND quarter = 2")
+    con.execute("UPDATE quarterly SET period = '2024-2' WHERE quarter = 2")
+    pyg = patterns._person_year_grades(con, Filters())
+    assert not pyg.named
+    named_by_text = patterns.grade_patterns(con, Filters())
+    assert list(named_by_text.sequences.columns[3:]) == ["2024-2", "2024Q1", "2024Q3", "2024Q4"]
+    assert named_by_text.follow_up.loc[0, "一般及以下季度"].startswith("2024Q1一般、2024-2")
+    con.execute("UPDATE quarterly SET period = '2024Q2' WHERE quarter = 2")
+    assert patterns._person_year_grades(con, Filters()).plain
+    con.execute("INSERT INTO people (person_id, name, unit, batch_id) VALUES ('A1', '姓1', '甲局', 2)")  # twice
+    pyg = patterns._person_year_grades(con, Filters())
+    assert not pyg.plain
+    pd.testing.assert_frame_equal(pyg.frame, patterns._person_years_by_text(con, Filters()))
+    rot, _ = patterns._finding_sums(con, Filters(), 5)
+    pd.testing.assert_frame_equal(rot, patterns.rotation(patterns.person_year_counts(con, Filters())))
+    con.close()
 
 
 def test_report_keys_and_rows(small):
