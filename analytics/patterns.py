@@ -14,9 +14,9 @@ below 1 when 好 is passed around. The flag comes from a permutation test that k
 number of 好 fixed and hands them out at random, with a sequential Monte Carlo p-value (Besag &
 Clifford 1991): simulation stops at the 10th hand-out at least as even as the observed one, p = 10/L,
 or after n_perm = 1,999 with p = (1 + #{as even}) / (n_perm + 1); the unit-year is flagged when
-p < alpha. Simulations are seeded by the null (people tested, quarterly 好 counts), so results are
-reproducible; they are simulated in the quarter order of the first unit-year with that null, so a
-p-value can change with the selection (a known defect, see the docs). Each null's simulations are kept
+p < alpha. Simulations are seeded by the null (people tested, quarterly 好 counts) and simulated with
+the counts in sorted order (the null's distribution does not depend on which quarter had which count),
+so results are reproducible and do not depend on the selection. Each null's simulations are kept
 between calls (bounded). Only units with at least ``min_group`` such people are tested. See
 docs/metrics/patterns.md.
 """
@@ -744,7 +744,8 @@ def rotation_test(good: np.ndarray, n_perm: int = ROTATION_PERMUTATIONS, seed: i
     x = good.sum(axis=1)
     k = good.sum(axis=0)
     rng = np.random.default_rng(_signature_seed(n, k) if seed is None else seed)
-    (p_even, p_conc), = _even_concentrated(n, k, [int((x * x).sum())], n_perm, hits, rng)
+    # simulated with the counts in sorted order, as ``rotation`` does (the null does not depend on it)
+    (p_even, p_conc), = _even_concentrated(n, np.sort(k), [int((x * x).sum())], n_perm, hits, rng)
     return _rotation_numbers(n, int(x.sum()), int((x * x).sum()), k, quarters, p_even, p_conc)
 
 
@@ -933,8 +934,8 @@ def clear_null_streams() -> None:
 
 def _null_p_values(n: np.ndarray, k: np.ndarray, sumsq: np.ndarray, n_perm: int) -> tuple[np.ndarray, np.ndarray]:
     """(p_even, p_concentrated) of each tested unit-year (arrays in its order), as ``_even_concentrated``
-    gives them: unit-years with the same null (n, sorted k) share the stream of the first of them
-    (simulated with its quarter order of k); the stream grows batch by batch until every p-value is
+    gives them: unit-years with the same null (n, sorted k) share one stream, simulated with the
+    counts in sorted order; the stream grows batch by batch until every p-value is
     settled (each settled p-value depends only on the simulations up to where it settled)."""
     conc_max = min(n_perm, ROTATION_CONCENTRATED_MAX)
     m = len(n)
@@ -943,7 +944,9 @@ def _null_p_values(n: np.ndarray, k: np.ndarray, sumsq: np.ndarray, n_perm: int)
     for column in np.sort(k, axis=1).T:
         signature = signature * base + column
     _, first, row_null = np.unique(signature, return_index=True, return_inverse=True)
-    nulls = [(int(n[i]), *k[i].tolist(), n_perm) for i in first]  # the first unit-year's quarter order
+    # Simulated with the counts in sorted order: the null does not depend on which quarter had which
+    # count, and a stream that did would depend on which unit-year of the selection came first.
+    nulls = [(int(n[i]), *sorted(k[i].tolist()), n_perm) for i in first]
     p_even = np.full(m, np.nan)
     p_conc = np.full(m, np.nan)
     todo = np.arange(m)

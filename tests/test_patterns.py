@@ -306,8 +306,8 @@ def reference_rotation_p_values(rot_input: pd.DataFrame, min_group: int, n_perm:
     out = {}
     for (n, *_), members in groups.items():
         rng = np.random.default_rng(patterns._signature_seed(n, members[0][1]))
-        ps = patterns._even_concentrated(n, members[0][1], [m[2] for m in members], n_perm, patterns.ROTATION_HITS,
-                                         rng)
+        ps = patterns._even_concentrated(n, np.sort(members[0][1]), [m[2] for m in members], n_perm,
+                                         patterns.ROTATION_HITS, rng)
         out.update({m[0]: p for m, p in zip(members, ps, strict=True)})
     return out
 
@@ -350,15 +350,37 @@ def test_rotation_p_values_match_the_null_by_null_reference(n_perm):
            zip(tested["unit"], tested["year"], tested["p_even"], tested["p_concentrated"], strict=True)}
     assert got == expected  # exactly, not approximately
     assert tested["flagged"].sum() >= 10  # the rotating units (p-values that needed every batch)
-    # a part of the selection, after the whole (kept streams), as the reference computes it on the part.
-    # Not always the whole's p-values: a null's stream is simulated in the quarter order of its first
-    # unit-year, which can change with the selection (units 单位00/单位01 have the same null in reverse order).
+    # a part of the selection, after the whole (kept streams), as the reference computes it on the part
+    # (units 单位00/单位01 have the same null in reverse quarter order)
     part_py = py[py["unit"] >= "单位01"]
     part = patterns.rotation(part_py, n_perm=n_perm)
     tested = part[part["status"] == "已检验"]
     assert {(u, y): (pe, pc) for u, y, pe, pc in
             zip(tested["unit"], tested["year"], tested["p_even"], tested["p_concentrated"], strict=True)} \
         == reference_rotation_p_values(part_py, 5, n_perm)
+
+
+def test_a_shared_null_in_another_quarter_order_gives_the_same_p_values_in_any_selection():
+    """甲 and 乙 have the same quarterly 好 counts in reverse quarter order (one null). 甲's p-values are
+    the same whether 乙 is selected (and comes first: 乙 sorts before 甲) or not; 甲's and 乙's are
+    equal, as their hand-outs mirror each other (the same Σ X²)."""
+    rng = np.random.default_rng(5)
+    masks = [0] * 12
+    for t, k in enumerate((3, 5, 6, 4)):
+        for i in rng.choice(12, size=k, replace=False):
+            masks[i] |= 1 << t
+    mirrored = [sum(1 << (3 - t) for t in range(4) if m >> t & 1) for m in masks]
+    rows = [{"person_id": f"{u}{i}", "unit": u, "year": 2024, "rated_quarters": 4, "good_count": bin(m).count("1"),
+             "general_or_worse_count": 0, "good_mask": m, "rated_mask": 0b1111}
+            for u, ms in (("甲局", masks), ("乙局", mirrored)) for i, m in enumerate(ms)]
+    py = pd.DataFrame(rows)
+    columns = ["people", "p_even", "p_concentrated", "flagged"]
+    both = patterns.rotation(py).set_index("unit")[columns]
+    assert list(both.index) == ["乙局", "甲局"]
+    alone = patterns.rotation(py[py["unit"] == "甲局"]).set_index("unit")[columns]
+    assert 0.02 < both.loc["甲局", "p_even"] < 0.98  # not an extreme p-value, which any stream would give
+    pd.testing.assert_series_equal(alone.loc["甲局"], both.loc["甲局"])
+    pd.testing.assert_series_equal(both.loc["甲局"], both.loc["乙局"], check_names=False)
 
 
 def test_kept_simulations_are_bounded(monkeypatch):
