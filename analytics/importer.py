@@ -529,6 +529,15 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Par
     # Once a roster is loaded (people not created as placeholders), every row must name someone on
     # it; before that, people are created from the file, with a warning.
     roster = bool(store.scalar(cur, "SELECT count(*) > 0 FROM people WHERE NOT auto"))
+    # A join on a column the file does not have matches nothing: left out, its columns are NULL.
+    joins = "\n".join([
+        "LEFT JOIN known kn ON kn.person_id = i.person_no" if "person_no" in cols
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS person_id) kn ON false",
+        "LEFT JOIN by_id bi ON bi.id_hash = i.id_hash" if "id_hash" in cols
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS pid) bi ON false",
+        "LEFT JOIN by_name bn ON bn.unit = i.unit AND bn.name = i.name" if {"unit", "name"} <= cols
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS pid, NULL::BIGINT AS n) bn ON false",
+    ])
     cur.execute(f"""
         CREATE TEMP TABLE inc AS
         WITH by_id AS (
@@ -552,9 +561,7 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Par
             bn.n AS name_matches,
             {col('person_no')} IS NULL AND {col('id_hash')} IS NULL AS by_name
         FROM incoming_raw i
-        LEFT JOIN known kn ON kn.person_id = {col('person_no')}
-        LEFT JOIN by_id bi ON bi.id_hash = {col('id_hash')}
-        LEFT JOIN by_name bn ON bn.unit = {col('unit')} AND bn.name = {col('name')}
+        {joins}
     """, {"roster": roster})
     problems = cur.execute(
         f"""
@@ -600,9 +607,19 @@ def _check_duplicates(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _Parse
     # key for every row of a large file would cost more than the check itself.
     group = ", ".join(key)
     complete_i = " AND ".join(f"i.{k} IS NOT NULL" for k in key if k != "content")
+    # Equal keys have equal hashes: the hashes that repeat, one integer per row to group, narrow
+    # the exact check down to their rows (none, in a file without duplicates).
+    cur.execute(f"""
+        CREATE OR REPLACE TEMP TABLE repeated_hashes AS
+        SELECT hash({group}) AS h FROM inc WHERE {complete} GROUP BY h HAVING count(*) > 1
+    """)
+    if not store.scalar(cur, "SELECT count(*) FROM repeated_hashes"):
+        return
     dups = cur.execute(f"""
-        WITH repeated AS (SELECT {group} FROM inc WHERE {complete} GROUP BY {group} HAVING count(*) > 1)
-        SELECT list(i._row ORDER BY i._row) FROM inc i SEMI JOIN repeated d ON {_key_sql('i', 'd', key)}
+        WITH candidates AS (
+            SELECT * FROM inc WHERE {complete} AND hash({group}) IN (SELECT h FROM repeated_hashes)
+        ), repeated AS (SELECT {group} FROM candidates GROUP BY {group} HAVING count(*) > 1)
+        SELECT list(i._row ORDER BY i._row) FROM candidates i SEMI JOIN repeated d ON {_key_sql('i', 'd', key)}
         WHERE {complete_i}
         GROUP BY {', '.join(f'i.{k}' for k in key)} ORDER BY 1
     """).fetchall()
@@ -629,6 +646,15 @@ def _check_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, raw: RawT
                       result: TableResult) -> None:
     header = raw.headers[parsed.mapping.columns["hours"]]
     # The days over 24 hours first, then the row lists of those days only (see _check_duplicates).
+    candidates = store.scalar(cur, """
+        SELECT count(*) FROM (
+            SELECT hash(person_id, work_date) AS h FROM inc
+            WHERE person_id IS NOT NULL AND hours > 0 AND hours <= 24 AND work_date IS NOT NULL
+            GROUP BY h HAVING sum(hours) > 23.99
+        )
+    """)
+    if not candidates:  # hashes merge days, never split one: no candidate, no day over 24 hours
+        return
     over = cur.execute("""
         WITH counted AS (
             SELECT _row, person_id, work_date, hours FROM inc
@@ -701,8 +727,7 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
            result: TableResult) -> tuple[int, int]:
     table = kind.name
     select = _select_for(cur, kind, batch_id)
-    cur.execute("DROP TABLE IF EXISTS new_rows")
-    cur.execute(f"CREATE TEMP TABLE new_rows AS SELECT {select}, _row FROM inc")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW new_rows AS SELECT {select}, _row FROM inc")
     key = kind.key
     on = _key_sql("s", "n", key)
     values = [c for c in table_columns(cur, table) if c not in ("batch_id", "auto", *key)]
@@ -711,14 +736,14 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
     cur.execute("DROP TABLE IF EXISTS key_state")
     cur.execute(f"""
         CREATE TEMP TABLE key_state AS
-        WITH n AS (
-            SELECT {', '.join(key)}, count(*) AS cnt, {fingerprint} AS fp, min(_row) AS first_row
-            FROM new_rows GROUP BY ALL
-        ), s AS (
+        WITH s AS (
             SELECT {', '.join(key)}, count(*) AS cnt, {fingerprint} AS fp,
                    bool_and({'auto' if table in ('units', 'people') else 'false'}) AS auto,
                    min(batch_id) AS batch_id
             FROM {table} GROUP BY {', '.join(key)}
+        ), n AS (  -- only keys already stored: the others have no state to compare
+            SELECT {', '.join(key)}, count(*) AS cnt, {fingerprint} AS fp, min(_row) AS first_row
+            FROM new_rows n WHERE EXISTS (SELECT 1 FROM s WHERE {on}) GROUP BY ALL
         )
         SELECT n.*, s.cnt = n.cnt AND s.fp = n.fp AS same, s.auto AS stored_auto,
                s.batch_id AS stored_batch
@@ -751,7 +776,10 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
     if table != "units":
         _create_missing_units(cur, batch_id, result)
     if table == "worklogs":
-        refresh_worklog_daily(cur, "SELECT DISTINCT person_id, work_date FROM new_rows")
+        if store.scalar(cur, "SELECT count(*) FROM key_state"):
+            refresh_worklog_daily(cur, "SELECT DISTINCT person_id, work_date FROM new_rows")
+        else:  # every person-day is new: its stored rows are the file's rows
+            _add_worklog_days(cur)
     if table == "ratings":  # replaced rows share their person-quarters with new rows
         store.refresh_rating_gaps(cur, "SELECT person_id, period FROM new_rows")
     return int(inserted), int(replaced)
@@ -821,6 +849,23 @@ def _create_missing_units(cur: duckdb.DuckDBPyConnection, batch_id: int,
         WHERE unit IS NOT NULL AND NOT EXISTS (SELECT 1 FROM units u WHERE u.unit = p.unit)
     """)
     result.warnings.append(f"{created} 个单位不在单位名册中，已按名称建立（导入单位名册后自动补全）")
+
+
+def _add_worklog_days(cur: duckdb.DuckDBPyConnection) -> None:
+    """The daily and monthly pre-aggregates for an import none of whose person-days were stored
+    before: the days are aggregated from the new rows, without reading the stored logs back."""
+    cur.execute("DROP TABLE IF EXISTS refresh_keys")
+    cur.execute("""
+        CREATE TEMP TABLE refresh_keys AS
+        SELECT person_id, work_date, sum(hours) AS hours, count(*) AS entries FROM new_rows GROUP BY ALL
+    """)
+    cur.execute("""
+        DELETE FROM worklog_daily d USING refresh_keys k
+        WHERE d.person_id = k.person_id AND d.work_date = k.work_date
+    """)
+    cur.execute("INSERT INTO worklog_daily SELECT person_id, work_date, hours, entries FROM refresh_keys")
+    store.refresh_worklog_monthly(
+        cur, "SELECT DISTINCT person_id, date_trunc('month', work_date)::DATE AS month FROM refresh_keys")
 
 
 def refresh_worklog_daily(cur: duckdb.DuckDBPyConnection, keys_sql: str) -> None:
