@@ -646,14 +646,15 @@ def _check_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, raw: RawT
                       result: TableResult) -> None:
     header = raw.headers[parsed.mapping.columns["hours"]]
     # The days over 24 hours first, then the row lists of those days only (see _check_duplicates).
-    candidates = store.scalar(cur, """
-        SELECT count(*) FROM (
-            SELECT hash(person_id, work_date) AS h FROM inc
-            WHERE person_id IS NOT NULL AND hours > 0 AND hours <= 24 AND work_date IS NOT NULL
-            GROUP BY h HAVING sum(hours) > 23.99
-        )
+    # The day totals are kept: a file without errors has every row counted, and its new person-days
+    # go into worklog_daily as they are (_add_worklog_days).
+    cur.execute("""
+        CREATE OR REPLACE TEMP TABLE inc_days AS
+        SELECT person_id, work_date, sum(hours) AS hours, count(*) AS entries FROM inc
+        WHERE person_id IS NOT NULL AND hours > 0 AND hours <= 24 AND work_date IS NOT NULL
+        GROUP BY ALL
     """)
-    if not candidates:  # hashes merge days, never split one: no candidate, no day over 24 hours
+    if not store.scalar(cur, "SELECT count(*) FROM inc_days WHERE hours > 24"):
         return
     over = cur.execute("""
         WITH counted AS (
@@ -766,10 +767,10 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
         result.warnings.append(f"{int(same_rows)} 行与已导入的数据完全相同，已跳过")
     replaced = _move_replaced(cur, table, key, batch_id)
     cols = ", ".join(table_columns(cur, table))
+    skip_same = f"WHERE NOT EXISTS (SELECT 1 FROM key_state k WHERE k.same AND {_key_sql('k', 'n', key)})"
     inserted = store.scalar(cur, f"""
         INSERT INTO {table} ({cols})
-        SELECT {cols} FROM new_rows n
-        WHERE NOT EXISTS (SELECT 1 FROM key_state k WHERE k.same AND {_key_sql('k', 'n', key)})
+        SELECT {cols} FROM new_rows n {skip_same if same_rows else ''}
     """)  # an INSERT's result is the number of rows it inserted
     if kind.person_keyed:
         _create_missing_people(cur, batch_id, result)
@@ -855,10 +856,12 @@ def _add_worklog_days(cur: duckdb.DuckDBPyConnection) -> None:
     """The daily and monthly pre-aggregates for an import none of whose person-days were stored
     before: the days are aggregated from the new rows, without reading the stored logs back."""
     cur.execute("DROP TABLE IF EXISTS refresh_keys")
-    cur.execute("""
-        CREATE TEMP TABLE refresh_keys AS
+    counted, rows = cur.execute(
+        "SELECT (SELECT sum(entries) FROM inc_days), (SELECT count(*) FROM new_rows)").fetchall()[0]
+    source = "inc_days" if counted == rows else """(
         SELECT person_id, work_date, sum(hours) AS hours, count(*) AS entries FROM new_rows GROUP BY ALL
-    """)
+    )"""  # inc_days counts the valid rows: every row, since the file had no error
+    cur.execute(f"CREATE TEMP TABLE refresh_keys AS SELECT person_id, work_date, hours, entries FROM {source}")
     cur.execute("""
         DELETE FROM worklog_daily d USING refresh_keys k
         WHERE d.person_id = k.person_id AND d.work_date = k.work_date
