@@ -469,16 +469,21 @@ def _load_table(cur: duckdb.DuckDBPyConnection, w: _Work, digest: str, settings:
         table = table.drop_columns(["id_card"]).append_column("id_hash", hashed)
     if table.num_rows == 0:
         result.warnings.append("表中没有数据行")
+    # The parsed rows stay in Arrow, registered for the whole load: ``inc`` is a view over them.
     cur.register("incoming_raw", table)
     try:
-        _stage(cur, kind, table.column_names, parsed, w.raw, result)
+        _stage(cur, kind, table, parsed, w.raw, result)
+        result.preview = _preview(cur, kind)
+        if result.errors:
+            return
+        batch_id = store.scalar(cur, "SELECT COALESCE(max(batch_id), 0) + 1 FROM import_batch")
+        stats = _write(cur, kind, batch_id, replace, result)
     finally:
-        cur.unregister("incoming_raw")
-    result.preview = _preview(cur, kind)
-    if result.errors:
-        return
-    batch_id = store.scalar(cur, "SELECT COALESCE(max(batch_id), 0) + 1 FROM import_batch")
-    stats = _write(cur, kind, batch_id, replace, result)
+        for name in ("incoming_raw", "incoming_people"):
+            try:
+                cur.unregister(name)
+            except duckdb.Error:  # a failure left a result open: the cursor closes with the file
+                pass
     if result.errors:
         return
     result.batch_id = batch_id
@@ -495,34 +500,79 @@ def _load_table(cur: duckdb.DuckDBPyConnection, w: _Work, digest: str, settings:
     )
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, kind: Kind, columns: list[str], parsed: _Parsed,
+def _stage(cur: duckdb.DuckDBPyConnection, kind: Kind, table: pa.Table, parsed: _Parsed,
            raw: RawTable, result: TableResult) -> None:
-    """Build TEMP table ``inc``: the parsed rows with a resolved ``person_id``."""
-    cols = set(columns)
+    """Build TEMP view ``inc``: the parsed rows with a resolved ``person_id``."""
+    cols = set(table.column_names)
 
     def col(name: str, typ: str = "VARCHAR") -> str:
         return f"i.{name}" if name in cols else f"NULL::{typ}"
 
-    cur.execute("DROP TABLE IF EXISTS inc")
     if kind.name == "people":
         cur.execute(f"""
-            CREATE TEMP TABLE inc AS
+            CREATE OR REPLACE TEMP VIEW inc AS
             SELECT i.*, COALESCE({col('person_no')},
                                  'ID' || substr({col('id_hash')}, 1, 16),
                                  'UN' || substr(sha256(i.unit || '|' || i.name), 1, 16)) AS person_id
             FROM incoming_raw i
         """)
     elif kind.person_keyed:
-        _resolve_people(cur, cols, parsed, raw, result)
+        _resolve_people(cur, table, parsed, raw, result)
     else:
-        cur.execute("CREATE TEMP TABLE inc AS SELECT * FROM incoming_raw")
+        cur.execute("CREATE OR REPLACE TEMP VIEW inc AS SELECT * FROM incoming_raw")
     _check_duplicates(cur, kind, parsed, raw, result)
     if kind.name == "worklogs":
         _check_day_totals(cur, parsed, raw, result)
 
 
-def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Parsed,
+def _person_key_codes(table: pa.Table, parsed: _Parsed, roles: list[str]) -> np.ndarray:
+    """A code per row, equal for rows with the same person-key cells (rows with the same raw text
+    get the same code; different texts that parse alike may get different codes)."""
+    codes = np.zeros(table.num_rows, dtype=np.int64)
+    size = 1
+    for role in roles:
+        text = parsed.raw_text["id_card" if role == "id_hash" else role]
+        encoded = text if pa.types.is_dictionary(text.type) else pc.dictionary_encode(text, null_encoding="encode")
+        part = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        if size * max(len(encoded.dictionary), 1) >= 1 << 62:  # keep the product within int64
+            codes, uniques = pd.factorize(codes)
+            size = len(uniques)
+        codes = codes * len(encoded.dictionary) + part
+        size *= max(len(encoded.dictionary), 1)
+    if len(roles) > 1:
+        codes = pd.factorize(codes)[0]
+    return codes
+
+
+def _resolve_people(cur: duckdb.DuckDBPyConnection, table: pa.Table, parsed: _Parsed,
                     raw: RawTable, result: TableResult) -> None:
+    """``inc``: the rows with ``person_id``, ``name_matches`` and ``by_name``, worked out once per
+    distinct combination of the person-key cells (a few thousand people, not a million rows)."""
+    cols = set(table.column_names)
+    roles = [c for c in ("person_no", "id_hash", "unit", "name") if c in cols]
+    codes = _person_key_codes(table, parsed, roles)
+    # A row of each combination (any: they are alike); a code no row has (a dictionary keeps the
+    # text of dropped total rows) gets row 0, resolved and never used.
+    first = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=np.int64)
+    first[codes] = np.arange(len(codes))
+    keys = table.select(roles).take(pa.array(first)).append_column("_code", pa.array(np.arange(len(first))))
+    cur.register("person_keys", keys)
+    try:
+        people = _resolve_keys(cur, cols)
+    finally:
+        cur.unregister("person_keys")
+    if people.num_rows != keys.num_rows:  # people.person_id is unique: one match at most
+        raise RuntimeError("person keys matched more than one stored person")
+    picked = pa.array(codes)
+    for name in ("person_id", "name_matches", "by_name"):
+        table = table.append_column(name, people.column(name).take(picked))
+    cur.register("incoming_people", table)
+    cur.execute("CREATE OR REPLACE TEMP VIEW inc AS SELECT * FROM incoming_people")
+    _person_problems(cur, cols, parsed, raw, result)
+
+
+def _resolve_keys(cur: duckdb.DuckDBPyConnection, cols: set[str]) -> pa.Table:
+    """Each distinct person key of ``person_keys`` matched against the people stored."""
     def col(name: str) -> str:
         return f"i.{name}" if name in cols else "NULL::VARCHAR"
 
@@ -538,8 +588,7 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Par
         "LEFT JOIN by_name bn ON bn.unit = i.unit AND bn.name = i.name" if {"unit", "name"} <= cols
         else "LEFT JOIN (SELECT NULL::VARCHAR AS pid, NULL::BIGINT AS n) bn ON false",
     ])
-    cur.execute(f"""
-        CREATE TEMP TABLE inc AS
+    return cur.sql(f"""
         WITH by_id AS (
             SELECT id_hash, min(person_id) AS pid FROM people
             WHERE id_hash IS NOT NULL GROUP BY id_hash
@@ -560,9 +609,17 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Par
             END AS person_id,
             bn.n AS name_matches,
             {col('person_no')} IS NULL AND {col('id_hash')} IS NULL AS by_name
-        FROM incoming_raw i
+        FROM person_keys i
         {joins}
-    """, {"roster": roster})
+        ORDER BY i._code
+    """, params={"roster": roster}).to_arrow_table()
+
+
+def _person_problems(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Parsed,
+                     raw: RawTable, result: TableResult) -> None:
+    def col(name: str) -> str:
+        return f"i.{name}" if name in cols else "NULL::VARCHAR"
+
     problems = cur.execute(
         f"""
         SELECT _row, {col('person_no')}, {col('unit')}, {col('name')}, name_matches,
