@@ -664,8 +664,11 @@ def _check_duplicates(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _Parse
     # key for every row of a large file would cost more than the check itself.
     group = ", ".join(key)
     complete_i = " AND ".join(f"i.{k} IS NOT NULL" for k in key if k != "content")
-    # Equal keys have equal hashes: the hashes that repeat, one integer per row to group, narrow
-    # the exact check down to their rows (none, in a file without duplicates).
+    # Equal keys have equal hashes: a hash per row, looked at in pandas (a hash table of integers),
+    # and only when some repeat, the exact check on the rows of the repeated hashes.
+    hashes = cur.sql(f"SELECT hash({group}) AS h FROM inc WHERE {complete}").fetchnumpy()["h"]
+    if not pd.Series(hashes, copy=False).duplicated().any():
+        return
     cur.execute(f"""
         CREATE OR REPLACE TEMP TABLE repeated_hashes AS
         SELECT hash({group}) AS h FROM inc WHERE {complete} GROUP BY h HAVING count(*) > 1
