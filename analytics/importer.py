@@ -479,7 +479,7 @@ def _load_table(cur: duckdb.DuckDBPyConnection, w: _Work, digest: str, settings:
         batch_id = store.scalar(cur, "SELECT COALESCE(max(batch_id), 0) + 1 FROM import_batch")
         stats = _write(cur, kind, batch_id, replace, result)
     finally:
-        for name in ("incoming_raw", "incoming_people"):
+        for name in ("incoming_raw", "incoming_people", "inc_keys"):
             try:
                 cur.unregister(name)
             except duckdb.Error:  # a failure left a result open: the cursor closes with the file
@@ -568,6 +568,12 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, table: pa.Table, parsed: _Pa
         table = table.append_column(name, people.column(name).take(picked))
     cur.register("incoming_people", table)
     cur.execute("CREATE OR REPLACE TEMP VIEW inc AS SELECT * FROM incoming_people")
+    # The combinations some row has, with their number of rows: what the row-wise questions below
+    # (and _create_missing_people) need, asked of a few thousand rows.
+    counts = np.bincount(codes, minlength=len(first))
+    used = counts > 0
+    cur.register("inc_keys", people.select(["person_id", "by_name"]).filter(pa.array(used))
+                 .append_column("rows", pa.array(counts[used], type=pa.int64())))
     _person_problems(cur, cols, parsed, raw, result)
 
 
@@ -620,7 +626,8 @@ def _person_problems(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Pa
     def col(name: str) -> str:
         return f"i.{name}" if name in cols else "NULL::VARCHAR"
 
-    problems = cur.execute(
+    unmatched = store.scalar(cur, "SELECT count(*) FROM inc_keys WHERE person_id IS NULL")
+    problems = [] if not unmatched else cur.execute(
         f"""
         SELECT _row, {col('person_no')}, {col('unit')}, {col('name')}, name_matches,
                {col('id_hash')} IS NOT NULL
@@ -644,7 +651,8 @@ def _person_problems(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Pa
         else:
             result.errors.append(Issue(row, headers.get("name"), name,
                                        f"人员名册中没有「{unit}」的「{name}」，请先导入人员名册或核对姓名"))
-    created = store.scalar(cur, "SELECT count(*) FROM inc WHERE person_id LIKE 'UN%' AND by_name")
+    created = store.scalar(
+        cur, "SELECT CAST(COALESCE(sum(rows), 0) AS BIGINT) FROM inc_keys WHERE person_id LIKE 'UN%' AND by_name")
     if created:
         result.warnings.append(f"尚未导入人员名册：已按单位和姓名为 {created} 行建立人员"
                                "（同一单位同名视为同一人）")
@@ -741,8 +749,13 @@ def _preview(cur: duckdb.DuckDBPyConnection, kind: Kind) -> pd.DataFrame:
         c == "person_id" and kind.name == "units")]
     labels = {f.column: f.label for f in kind.fields}
     labels["person_id"] = "人员编号（匹配后）"
+    # The first rows by row number, without sorting them all: rows up to the PREVIEW_ROWS-th
+    # smallest row number (the rows come in file order, so usually the first ones).
+    bound = store.scalar(cur, f"SELECT max(_row) FROM (SELECT _row FROM inc LIMIT {PREVIEW_ROWS})")
+    where = "WHERE _row <= ?" if bound is not None else ""
     frame = cur.execute(
-        f"SELECT {', '.join(shown)} FROM inc ORDER BY _row LIMIT {PREVIEW_ROWS}"
+        f"SELECT {', '.join(shown)} FROM inc {where} ORDER BY _row LIMIT {PREVIEW_ROWS}",
+        [bound] if bound is not None else [],
     ).df()
     return frame.rename(columns=labels)
 
@@ -881,9 +894,9 @@ def _create_missing_people(cur: duckdb.DuckDBPyConnection, batch_id: int,
     name = "any_value(name)" if "name" in present else "NULL"
     id_hash = "any_value(id_hash)" if "id_hash" in present else "NULL"
     created = store.scalar(cur, """
-        SELECT count(DISTINCT person_id) FROM inc i
+        SELECT count(DISTINCT person_id) FROM inc_keys i
         WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.person_id = i.person_id)
-    """)
+    """)  # inc_keys: the person of every row (see _resolve_people)
     if not created:
         return
     cur.execute(f"""
@@ -914,21 +927,42 @@ def _create_missing_units(cur: duckdb.DuckDBPyConnection, batch_id: int,
 
 def _add_worklog_days(cur: duckdb.DuckDBPyConnection) -> None:
     """The daily and monthly pre-aggregates for an import none of whose person-days were stored
-    before: the days are aggregated from the new rows, without reading the stored logs back."""
-    cur.execute("DROP TABLE IF EXISTS refresh_keys")
+    before: the days are the day totals of the 24-hour check (``inc_days``), and when none of their
+    person-months has a stored day either, the months are aggregated from them as well, without
+    reading the stored logs back."""
     counted, rows = cur.execute(
         "SELECT (SELECT sum(entries) FROM inc_days), (SELECT count(*) FROM new_rows)").fetchall()[0]
-    source = "inc_days" if counted == rows else """(
-        SELECT person_id, work_date, sum(hours) AS hours, count(*) AS entries FROM new_rows GROUP BY ALL
-    )"""  # inc_days counts the valid rows: every row, since the file had no error
-    cur.execute(f"CREATE TEMP TABLE refresh_keys AS SELECT person_id, work_date, hours, entries FROM {source}")
+    if counted != rows:  # inc_days counts the valid rows: every row, since the file had no error
+        cur.execute("""
+            CREATE OR REPLACE TEMP TABLE inc_days AS
+            SELECT person_id, work_date, sum(hours) AS hours, count(*) AS entries FROM new_rows GROUP BY ALL
+        """)
     cur.execute("""
-        DELETE FROM worklog_daily d USING refresh_keys k
-        WHERE d.person_id = k.person_id AND d.work_date = k.work_date
+        CREATE OR REPLACE TEMP TABLE new_months AS
+        SELECT d.person_id, date_trunc('month', d.work_date)::DATE AS month, sum(d.hours) AS hours,
+               count(*) AS logged_days, count(*) FILTER (WHERE c.is_workday) AS logged_workdays,
+               sum(d.entries) AS entries
+        FROM inc_days d LEFT JOIN workday_calendar c ON c.day = d.work_date
+        GROUP BY ALL
     """)
-    cur.execute("INSERT INTO worklog_daily SELECT person_id, work_date, hours, entries FROM refresh_keys")
-    store.refresh_worklog_monthly(
-        cur, "SELECT DISTINCT person_id, date_trunc('month', work_date)::DATE AS month FROM refresh_keys")
+    stored = store.scalar(cur, """
+        SELECT count(*) FROM worklog_daily d
+        SEMI JOIN new_months k ON d.person_id = k.person_id AND date_trunc('month', d.work_date)::DATE = k.month
+    """)
+    if stored:  # other days of these months are stored: the months are recomputed from all days
+        cur.execute("""
+            DELETE FROM worklog_daily d USING inc_days k
+            WHERE d.person_id = k.person_id AND d.work_date = k.work_date
+        """)
+        cur.execute("INSERT INTO worklog_daily SELECT person_id, work_date, hours, entries FROM inc_days")
+        store.refresh_worklog_monthly(cur, "SELECT person_id, month FROM new_months")
+        return
+    cur.execute("INSERT INTO worklog_daily SELECT person_id, work_date, hours, entries FROM inc_days")
+    cur.execute("""
+        DELETE FROM worklog_monthly m USING new_months k
+        WHERE m.person_id = k.person_id AND m.month = k.month
+    """)
+    cur.execute("INSERT INTO worklog_monthly SELECT * FROM new_months ORDER BY month, person_id")
 
 
 def refresh_worklog_daily(cur: duckdb.DuckDBPyConnection, keys_sql: str) -> None:
