@@ -355,6 +355,9 @@ class _Parsed:
     table: pa.Table  # parsed field columns + _row
     raw_text: dict[str, pa.Array]  # field column -> raw text as written
     mapping: Mapping
+    # Set by _resolve_people: per row, a code of its person_id (-1 where none), and the person_ids.
+    person_codes: np.ndarray | None = None
+    person_ids: pa.Array | None = None
 
 
 def _parse(raw: RawTable, kind: Kind, settings: Settings, result: TableResult) -> _Parsed:
@@ -520,6 +523,12 @@ def _stage(cur: duckdb.DuckDBPyConnection, kind: Kind, table: pa.Table, parsed: 
         _resolve_people(cur, table, parsed, raw, result)
     else:
         cur.execute("CREATE OR REPLACE TEMP VIEW inc AS SELECT * FROM incoming_raw")
+    if kind.name == "worklogs" and parsed.person_codes is not None:
+        days = _log_day_codes(table, parsed)
+        if days is not None:  # the two log checks on integer codes
+            _check_log_duplicates(cur, kind, parsed, raw, result, days)
+            _check_day_totals(cur, parsed, raw, result, days)
+            return
     _check_duplicates(cur, kind, parsed, raw, result)
     if kind.name == "worklogs":
         _check_day_totals(cur, parsed, raw, result)
@@ -568,6 +577,11 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, table: pa.Table, parsed: _Pa
         table = table.append_column(name, people.column(name).take(picked))
     cur.register("incoming_people", table)
     cur.execute("CREATE OR REPLACE TEMP VIEW inc AS SELECT * FROM incoming_people")
+    ids, id_of_key = np.unique(people.column("person_id").fill_null("").to_numpy(zero_copy_only=False),
+                               return_inverse=True)
+    id_of_key[pc.is_null(people.column("person_id")).to_numpy(zero_copy_only=False)] = -1
+    parsed.person_codes = id_of_key.astype(np.int64)[codes]
+    parsed.person_ids = pa.array(ids, type=pa.string())
     # The combinations some row has, with their number of rows: what the row-wise questions below
     # (and _create_missing_people) need, asked of a few thousand rows.
     counts = np.bincount(codes, minlength=len(first))
@@ -710,9 +724,88 @@ def _key_header(kind: Kind, parsed: _Parsed, raw: RawTable) -> str | None:
     return None
 
 
+@dataclass
+class _LogDays:
+    """Each log row's person-day as one integer (-1 without a person or a date), from the codes of
+    its person_id and its date."""
+
+    day_key: np.ndarray
+    span: int  # days from the first date to the last, plus one
+    first_day: int
+
+
+def _log_day_codes(table: pa.Table, parsed: _Parsed) -> _LogDays | None:
+    dates = table.column("work_date").combine_chunks()
+    known = ~pc.is_null(dates).to_numpy(zero_copy_only=False) & (parsed.person_codes >= 0)
+    day = dates.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    first_day = int(day[known].min()) if known.any() else 0
+    span = int(day[known].max()) - first_day + 1 if known.any() else 1
+    if len(parsed.person_ids) * span >= 1 << 40:
+        return None
+    key = np.where(known, parsed.person_codes * span + (day - first_day), -1)
+    return _LogDays(key, span, first_day)
+
+
+def _check_log_duplicates(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _Parsed,
+                          raw: RawTable, result: TableResult, days: _LogDays) -> None:
+    """_check_duplicates for logs: same person_id, date and content (empty content alike), on
+    integer codes; the SQL check runs only if some key repeats (and then says where)."""
+    if "content" in parsed.table.column_names:
+        content = parsed.raw_text["content"]
+        if pa.types.is_dictionary(content.type):  # codes of the trimmed distinct texts
+            trimmed = nz.trimmed_text(content.dictionary).to_numpy(zero_copy_only=False)
+            code_of_text = pd.factorize(trimmed)[0]
+            codes = code_of_text[content.indices.to_numpy(zero_copy_only=False)]
+        else:
+            codes = pd.factorize(parsed.table.column("content").to_numpy(zero_copy_only=False))[0]
+        count = int(codes.max()) + 2 if len(codes) else 1
+    else:
+        codes, count = np.zeros(len(days.day_key), dtype=np.int64), 1
+    keyed = days.day_key >= 0
+    if (int(days.day_key.max()) + 1 if len(days.day_key) else 0) * count >= 1 << 62:
+        return _check_duplicates(cur, kind, parsed, raw, result)
+    key = days.day_key[keyed] * count + (codes[keyed] + 1)  # factorize gives -1 to null
+    if pd.Series(key, copy=False).duplicated().any():
+        _check_duplicates(cur, kind, parsed, raw, result)
+
+
 def _check_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, raw: RawTable,
-                      result: TableResult) -> None:
+                      result: TableResult, days: _LogDays | None = None) -> None:
     header = raw.headers[parsed.mapping.columns["hours"]]
+    if days is not None:
+        _log_day_totals(cur, parsed, days)
+    else:
+        _sql_day_totals(cur)
+    if not store.scalar(cur, "SELECT count(*) FROM inc_days WHERE hours > 24"):
+        return
+    _report_day_totals(cur, header, result)
+
+
+def _log_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, days: _LogDays) -> None:
+    """``inc_days`` as _sql_day_totals makes it, from the integer person-day codes: the hours of
+    each day added up in row order."""
+    hours = parsed.table.column("hours").to_numpy(zero_copy_only=False).astype(float)
+    with np.errstate(invalid="ignore"):
+        counted = (days.day_key >= 0) & (hours > 0) & (hours <= 24)
+    day_codes, keys = pd.factorize(days.day_key[counted])
+    totals = np.bincount(day_codes, weights=hours[counted], minlength=len(keys))
+    entries = np.bincount(day_codes, minlength=len(keys)).astype(np.int64)
+    person = keys // days.span
+    day = (keys % days.span + days.first_day).astype(np.int32)
+    frame = pa.table({
+        "person_id": parsed.person_ids.take(pa.array(person)),
+        "work_date": pa.array(day, type=pa.int32()).cast(pa.date32()),
+        "hours": pa.array(totals, type=pa.float64()),
+        "entries": pa.array(entries, type=pa.int64()),
+    })
+    cur.register("log_days", frame)
+    try:
+        cur.execute("CREATE OR REPLACE TEMP TABLE inc_days AS SELECT * FROM log_days")
+    finally:
+        cur.unregister("log_days")
+
+
+def _sql_day_totals(cur: duckdb.DuckDBPyConnection) -> None:
     # The days over 24 hours first, then the row lists of those days only (see _check_duplicates).
     # The day totals are kept: a file without errors has every row counted, and its new person-days
     # go into worklog_daily as they are (_add_worklog_days).
@@ -722,8 +815,9 @@ def _check_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, raw: RawT
         WHERE person_id IS NOT NULL AND hours > 0 AND hours <= 24 AND work_date IS NOT NULL
         GROUP BY ALL
     """)
-    if not store.scalar(cur, "SELECT count(*) FROM inc_days WHERE hours > 24"):
-        return
+
+
+def _report_day_totals(cur: duckdb.DuckDBPyConnection, header: str, result: TableResult) -> None:
     over = cur.execute("""
         WITH counted AS (
             SELECT _row, person_id, work_date, hours FROM inc
