@@ -765,8 +765,17 @@ def _check_log_duplicates(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _P
     if (int(days.day_key.max()) + 1 if len(days.day_key) else 0) * count >= 1 << 62:
         return _check_duplicates(cur, kind, parsed, raw, result)
     key = days.day_key[keyed] * count + (codes[keyed] + 1)  # factorize gives -1 to null
-    if pd.Series(key, copy=False).duplicated().any():
+    if len(key) and _small_space(int(key.max()) + 1, len(key)):
+        repeated = np.bincount(key).max() > 1
+    else:
+        repeated = pd.Series(key, copy=False).duplicated().any()
+    if repeated:
         _check_duplicates(cur, kind, parsed, raw, result)
+
+
+def _small_space(space: int, rows: int) -> bool:
+    """Counting integer keys in an array as long as their range (np.bincount) beats hashing them."""
+    return space <= max(4 * rows, 1 << 20)
 
 
 def _check_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, raw: RawTable,
@@ -787,9 +796,16 @@ def _log_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, days: _LogD
     hours = parsed.table.column("hours").to_numpy(zero_copy_only=False).astype(float)
     with np.errstate(invalid="ignore"):
         counted = (days.day_key >= 0) & (hours > 0) & (hours <= 24)
-    day_codes, keys = pd.factorize(days.day_key[counted])
-    totals = np.bincount(day_codes, weights=hours[counted], minlength=len(keys))
-    entries = np.bincount(day_codes, minlength=len(keys)).astype(np.int64)
+    day_key = days.day_key[counted]
+    if len(day_key) and _small_space(int(day_key.max()) + 1, len(day_key)):
+        by_key = np.bincount(day_key)
+        keys = np.flatnonzero(by_key)
+        totals = np.bincount(day_key, weights=hours[counted])[keys]
+        entries = by_key[keys].astype(np.int64)
+    else:
+        day_codes, keys = pd.factorize(day_key)
+        totals = np.bincount(day_codes, weights=hours[counted], minlength=len(keys))
+        entries = np.bincount(day_codes, minlength=len(keys)).astype(np.int64)
     person = keys // days.span
     day = (keys % days.span + days.first_day).astype(np.int32)
     frame = pa.table({
