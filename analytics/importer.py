@@ -2,7 +2,9 @@
 
 The flow for one file: read its tables (``readers``), detect each table's kind (``kinds``), parse
 every column over its distinct values (``normalize.map_distinct``), then, inside one transaction,
-resolve people, check duplicates, day totals and conflicts in SQL, and write. Any error anywhere in
+resolve people (once per distinct person key), check duplicates, day totals (for logs on integer
+codes, with SQL saying where when something is wrong) and conflicts, and write. The parsed rows
+stay in Arrow, registered on the cursor for the whole load: ``inc`` is a view over them. Any error anywhere in
 the file rolls the whole file back; the caller gets every error with its spreadsheet row, the header
 as written, the value and the reason.
 """
