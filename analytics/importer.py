@@ -11,6 +11,7 @@ as written, the value and the reason.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import hashlib
@@ -485,10 +486,9 @@ def _load_table(cur: duckdb.DuckDBPyConnection, w: _Work, digest: str, settings:
         stats = _write(cur, kind, batch_id, replace, result)
     finally:
         for name in ("incoming_raw", "incoming_people", "inc_keys"):
-            try:
+            # a failure may have left a result open: the cursor is closed with the file anyway
+            with contextlib.suppress(duckdb.Error):
                 cur.unregister(name)
-            except duckdb.Error:  # a failure left a result open: the cursor closes with the file
-                pass
     if result.errors:
         return
     result.batch_id = batch_id

@@ -400,7 +400,7 @@ def _read_text_fast(name: str, data: bytes, known: set[str]) -> list[RawTable] |
         validated = True
     else:
         text = None
-        for codec, encoding in (("utf-8", "UTF-8（带 BOM）" if bom else "UTF-8"), ("gb18030", "GB18030/GBK")):
+        for codec in ("utf-8", "gb18030"):
             try:
                 text = codecs.getincrementaldecoder(codec)().decode(raw[:head_size], final=False)
                 break
@@ -409,6 +409,7 @@ def _read_text_fast(name: str, data: bytes, known: set[str]) -> list[RawTable] |
                     return None
         if text is None:
             return None
+        encoding = ("UTF-8（带 BOM）" if bom else "UTF-8") if codec == "utf-8" else "GB18030/GBK"
         validated = False
     suffix = PurePath(name).suffix.lower()
     starts = _line_starts(text, HEADER_SCAN_ROWS + 2)

@@ -552,7 +552,7 @@ def _read_outcome(read, name: str, data: bytes):
         return None
     return [(t.headers, t.header_rows, t.notices, t.row_numbers.tolist(),
              {n: (c.combine_chunks().dictionary_decode() if str(c.type).startswith("dictionary")
-                  else c.combine_chunks()).to_pylist() for n, c in zip(t.data.column_names, t.data.columns)})
+                  else c.combine_chunks()).to_pylist() for n, c in zip(t.data.column_names, t.data.columns, strict=True)})
             for t in tables]
 
 
