@@ -361,6 +361,7 @@ class _Parsed:
     # Set by _resolve_people: per row, a code of its person_id (-1 where none), and the person_ids.
     person_codes: np.ndarray | None = None
     person_ids: pa.Array | None = None
+    inc_rows: pa.Table | None = None  # the Arrow rows ``inc`` selects all of, when it is that view
 
 
 def _parse(raw: RawTable, kind: Kind, settings: Settings, result: TableResult) -> _Parsed:
@@ -479,7 +480,7 @@ def _load_table(cur: duckdb.DuckDBPyConnection, w: _Work, digest: str, settings:
     cur.register("incoming_raw", table)
     try:
         _stage(cur, kind, table, parsed, w.raw, result)
-        result.preview = _preview(cur, kind)
+        result.preview = _preview(cur, kind, parsed)
         if result.errors:
             return
         batch_id = store.scalar(cur, "SELECT COALESCE(max(batch_id), 0) + 1 FROM import_batch")
@@ -525,6 +526,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, kind: Kind, table: pa.Table, parsed: 
         _resolve_people(cur, table, parsed, raw, result)
     else:
         cur.execute("CREATE OR REPLACE TEMP VIEW inc AS SELECT * FROM incoming_raw")
+        parsed.inc_rows = table
     if kind.name == "worklogs" and parsed.person_codes is not None:
         days = _log_day_codes(table, parsed)
         if days is not None:  # the two log checks on integer codes
@@ -579,6 +581,7 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, table: pa.Table, parsed: _Pa
         table = table.append_column(name, people.column(name).take(picked))
     cur.register("incoming_people", table)
     cur.execute("CREATE OR REPLACE TEMP VIEW inc AS SELECT * FROM incoming_people")
+    parsed.inc_rows = table
     ids, id_of_key = np.unique(people.column("person_id").fill_null("").to_numpy(zero_copy_only=False),
                                return_inverse=True)
     id_of_key[pc.is_null(people.column("person_id")).to_numpy(zero_copy_only=False)] = -1
@@ -854,13 +857,23 @@ def _report_day_totals(cur: duckdb.DuckDBPyConnection, header: str, result: Tabl
                                    f"（第 {'、'.join(map(str, rows))} 行）"))
 
 
-def _preview(cur: duckdb.DuckDBPyConnection, kind: Kind) -> pd.DataFrame:
+def _preview(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _Parsed) -> pd.DataFrame:
     cols = [f.column for f in kind.fields if f.column not in ("id_card",)]
     present = {r[0] for r in cur.execute("SELECT column_name FROM (DESCRIBE inc)").fetchall()}
     shown = [c for c in ("person_id", *cols) if c in present and not (
         c == "person_id" and kind.name == "units")]
     labels = {f.column: f.label for f in kind.fields}
     labels["person_id"] = "人员编号（匹配后）"
+    source = parsed.inc_rows
+    if source is not None and bool((np.diff(source.column("_row").to_numpy()) > 0).all()):
+        # Rows in file order (as read): the first ones are the preview, asked of DuckDB as inc is.
+        cur.register("inc_head", source.slice(0, PREVIEW_ROWS))
+        try:
+            frame = cur.execute(
+                f"SELECT {', '.join(shown)} FROM inc_head ORDER BY _row LIMIT {PREVIEW_ROWS}").df()
+        finally:
+            cur.unregister("inc_head")
+        return frame.rename(columns=labels)
     # The first rows by row number, without sorting them all: rows up to the PREVIEW_ROWS-th
     # smallest row number (the rows come in file order, so usually the first ones).
     bound = store.scalar(cur, f"SELECT max(_row) FROM (SELECT _row FROM inc LIMIT {PREVIEW_ROWS})")
