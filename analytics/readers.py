@@ -430,13 +430,13 @@ def _read_text_fast(name: str, data: bytes, known: set[str]) -> list[RawTable] |
     top, headers, depth = found
     width = len(headers)
     first_data_line = top + depth + 1
-    body = raw[starts_b[top + depth]:] if top + depth < len(starts_b) else b""
+    body = memoryview(raw)[starts_b[top + depth]:] if top + depth < len(starts_b) else memoryview(b"")
     if not _PRINTABLE_ASCII.search(body):
         return None  # nothing, or only blanks, below the header: the decoded path says so
     column_type = pa.dictionary(pa.int32(), pa.binary())
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body),
+            pa.BufferReader(pa.py_buffer(body)),  # no copy of the bytes
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
