@@ -2,13 +2,16 @@
 
 The flow for one file: read its tables (``readers``), detect each table's kind (``kinds``), parse
 every column over its distinct values (``normalize.map_distinct``), then, inside one transaction,
-resolve people, check duplicates, day totals and conflicts in SQL, and write. Any error anywhere in
+resolve people (once per distinct person key), check duplicates, day totals (for logs on integer
+codes, with SQL saying where when something is wrong) and conflicts, and write. The parsed rows
+stay in Arrow, registered on the cursor for the whole load: ``inc`` is a view over them. Any error anywhere in
 the file rolls the whole file back; the caller gets every error with its spreadsheet row, the header
 as written, the value and the reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import hashlib
@@ -355,6 +358,10 @@ class _Parsed:
     table: pa.Table  # parsed field columns + _row
     raw_text: dict[str, pa.Array]  # field column -> raw text as written
     mapping: Mapping
+    # Set by _resolve_people: per row, a code of its person_id (-1 where none), and the person_ids.
+    person_codes: np.ndarray | None = None
+    person_ids: pa.Array | None = None
+    inc_rows: pa.Table | None = None  # the Arrow rows ``inc`` selects all of, when it is that view
 
 
 def _parse(raw: RawTable, kind: Kind, settings: Settings, result: TableResult) -> _Parsed:
@@ -469,16 +476,20 @@ def _load_table(cur: duckdb.DuckDBPyConnection, w: _Work, digest: str, settings:
         table = table.drop_columns(["id_card"]).append_column("id_hash", hashed)
     if table.num_rows == 0:
         result.warnings.append("表中没有数据行")
+    # The parsed rows stay in Arrow, registered for the whole load: ``inc`` is a view over them.
     cur.register("incoming_raw", table)
     try:
-        _stage(cur, kind, table.column_names, parsed, w.raw, result)
+        _stage(cur, kind, table, parsed, w.raw, result)
+        result.preview = _preview(cur, kind, parsed)
+        if result.errors:
+            return
+        batch_id = store.scalar(cur, "SELECT COALESCE(max(batch_id), 0) + 1 FROM import_batch")
+        stats = _write(cur, kind, batch_id, replace, result)
     finally:
-        cur.unregister("incoming_raw")
-    result.preview = _preview(cur, kind)
-    if result.errors:
-        return
-    batch_id = store.scalar(cur, "SELECT COALESCE(max(batch_id), 0) + 1 FROM import_batch")
-    stats = _write(cur, kind, batch_id, replace, result)
+        for name in ("incoming_raw", "incoming_people", "inc_keys"):
+            # a failure may have left a result open: the cursor is closed with the file anyway
+            with contextlib.suppress(duckdb.Error):
+                cur.unregister(name)
     if result.errors:
         return
     result.batch_id = batch_id
@@ -495,42 +506,114 @@ def _load_table(cur: duckdb.DuckDBPyConnection, w: _Work, digest: str, settings:
     )
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, kind: Kind, columns: list[str], parsed: _Parsed,
+def _stage(cur: duckdb.DuckDBPyConnection, kind: Kind, table: pa.Table, parsed: _Parsed,
            raw: RawTable, result: TableResult) -> None:
-    """Build TEMP table ``inc``: the parsed rows with a resolved ``person_id``."""
-    cols = set(columns)
+    """Build TEMP view ``inc``: the parsed rows with a resolved ``person_id``."""
+    cols = set(table.column_names)
 
     def col(name: str, typ: str = "VARCHAR") -> str:
         return f"i.{name}" if name in cols else f"NULL::{typ}"
 
-    cur.execute("DROP TABLE IF EXISTS inc")
     if kind.name == "people":
         cur.execute(f"""
-            CREATE TEMP TABLE inc AS
+            CREATE OR REPLACE TEMP VIEW inc AS
             SELECT i.*, COALESCE({col('person_no')},
                                  'ID' || substr({col('id_hash')}, 1, 16),
                                  'UN' || substr(sha256(i.unit || '|' || i.name), 1, 16)) AS person_id
             FROM incoming_raw i
         """)
     elif kind.person_keyed:
-        _resolve_people(cur, cols, parsed, raw, result)
+        _resolve_people(cur, table, parsed, raw, result)
     else:
-        cur.execute("CREATE TEMP TABLE inc AS SELECT * FROM incoming_raw")
+        cur.execute("CREATE OR REPLACE TEMP VIEW inc AS SELECT * FROM incoming_raw")
+        parsed.inc_rows = table
+    if kind.name == "worklogs" and parsed.person_codes is not None:
+        days = _log_day_codes(table, parsed)
+        if days is not None:  # the two log checks on integer codes
+            _check_log_duplicates(cur, kind, parsed, raw, result, days)
+            _check_day_totals(cur, parsed, raw, result, days)
+            return
     _check_duplicates(cur, kind, parsed, raw, result)
     if kind.name == "worklogs":
         _check_day_totals(cur, parsed, raw, result)
 
 
-def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Parsed,
+def _person_key_codes(table: pa.Table, parsed: _Parsed, roles: list[str]) -> np.ndarray:
+    """A code per row, equal for rows with the same person-key cells (rows with the same raw text
+    get the same code; different texts that parse alike may get different codes)."""
+    codes = np.zeros(table.num_rows, dtype=np.int64)
+    size = 1
+    for role in roles:
+        text = parsed.raw_text["id_card" if role == "id_hash" else role]
+        encoded = text if pa.types.is_dictionary(text.type) else pc.dictionary_encode(text, null_encoding="encode")
+        part = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        if size * max(len(encoded.dictionary), 1) >= 1 << 62:  # keep the product within int64
+            codes, uniques = pd.factorize(codes)
+            size = len(uniques)
+        codes = codes * len(encoded.dictionary) + part
+        size *= max(len(encoded.dictionary), 1)
+    if len(roles) > 1:
+        codes = pd.factorize(codes)[0]
+    return codes
+
+
+def _resolve_people(cur: duckdb.DuckDBPyConnection, table: pa.Table, parsed: _Parsed,
                     raw: RawTable, result: TableResult) -> None:
+    """``inc``: the rows with ``person_id``, ``name_matches`` and ``by_name``, worked out once per
+    distinct combination of the person-key cells (a few thousand people, not a million rows)."""
+    cols = set(table.column_names)
+    roles = [c for c in ("person_no", "id_hash", "unit", "name") if c in cols]
+    codes = _person_key_codes(table, parsed, roles)
+    # A row of each combination (any: they are alike); a code no row has (a dictionary keeps the
+    # text of dropped total rows) gets row 0, resolved and never used.
+    first = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=np.int64)
+    first[codes] = np.arange(len(codes))
+    keys = table.select(roles).take(pa.array(first)).append_column("_code", pa.array(np.arange(len(first))))
+    cur.register("person_keys", keys)
+    try:
+        people = _resolve_keys(cur, cols)
+    finally:
+        cur.unregister("person_keys")
+    if people.num_rows != keys.num_rows:  # people.person_id is unique: one match at most
+        raise RuntimeError("person keys matched more than one stored person")
+    picked = pa.array(codes)
+    for name in ("person_id", "name_matches", "by_name"):
+        table = table.append_column(name, people.column(name).take(picked))
+    cur.register("incoming_people", table)
+    cur.execute("CREATE OR REPLACE TEMP VIEW inc AS SELECT * FROM incoming_people")
+    parsed.inc_rows = table
+    ids, id_of_key = np.unique(people.column("person_id").fill_null("").to_numpy(zero_copy_only=False),
+                               return_inverse=True)
+    id_of_key[pc.is_null(people.column("person_id")).to_numpy(zero_copy_only=False)] = -1
+    parsed.person_codes = id_of_key.astype(np.int64)[codes]
+    parsed.person_ids = pa.array(ids, type=pa.string())
+    # The combinations some row has, with their number of rows: what the row-wise questions below
+    # (and _create_missing_people) need, asked of a few thousand rows.
+    counts = np.bincount(codes, minlength=len(first))
+    used = counts > 0
+    cur.register("inc_keys", people.select(["person_id", "by_name"]).filter(pa.array(used))
+                 .append_column("rows", pa.array(counts[used], type=pa.int64())))
+    _person_problems(cur, cols, parsed, raw, result)
+
+
+def _resolve_keys(cur: duckdb.DuckDBPyConnection, cols: set[str]) -> pa.Table:
+    """Each distinct person key of ``person_keys`` matched against the people stored."""
     def col(name: str) -> str:
         return f"i.{name}" if name in cols else "NULL::VARCHAR"
 
     # Once a roster is loaded (people not created as placeholders), every row must name someone on
     # it; before that, people are created from the file, with a warning.
     roster = bool(store.scalar(cur, "SELECT count(*) > 0 FROM people WHERE NOT auto"))
-    cur.execute(f"""
-        CREATE TEMP TABLE inc AS
+    # A join on a column the file does not have matches nothing: left out, its columns are NULL.
+    joins = "\n".join([
+        "LEFT JOIN known kn ON kn.person_id = i.person_no" if "person_no" in cols
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS person_id) kn ON false",
+        "LEFT JOIN by_id bi ON bi.id_hash = i.id_hash" if "id_hash" in cols
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS pid) bi ON false",
+        "LEFT JOIN by_name bn ON bn.unit = i.unit AND bn.name = i.name" if {"unit", "name"} <= cols
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS pid, NULL::BIGINT AS n) bn ON false",
+    ])
+    return cur.sql(f"""
         WITH by_id AS (
             SELECT id_hash, min(person_id) AS pid FROM people
             WHERE id_hash IS NOT NULL GROUP BY id_hash
@@ -551,12 +634,19 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Par
             END AS person_id,
             bn.n AS name_matches,
             {col('person_no')} IS NULL AND {col('id_hash')} IS NULL AS by_name
-        FROM incoming_raw i
-        LEFT JOIN known kn ON kn.person_id = {col('person_no')}
-        LEFT JOIN by_id bi ON bi.id_hash = {col('id_hash')}
-        LEFT JOIN by_name bn ON bn.unit = {col('unit')} AND bn.name = {col('name')}
-    """, {"roster": roster})
-    problems = cur.execute(
+        FROM person_keys i
+        {joins}
+        ORDER BY i._code
+    """, params={"roster": roster}).to_arrow_table()
+
+
+def _person_problems(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Parsed,
+                     raw: RawTable, result: TableResult) -> None:
+    def col(name: str) -> str:
+        return f"i.{name}" if name in cols else "NULL::VARCHAR"
+
+    unmatched = store.scalar(cur, "SELECT count(*) FROM inc_keys WHERE person_id IS NULL")
+    problems = [] if not unmatched else cur.execute(
         f"""
         SELECT _row, {col('person_no')}, {col('unit')}, {col('name')}, name_matches,
                {col('id_hash')} IS NOT NULL
@@ -580,7 +670,8 @@ def _resolve_people(cur: duckdb.DuckDBPyConnection, cols: set[str], parsed: _Par
         else:
             result.errors.append(Issue(row, headers.get("name"), name,
                                        f"人员名册中没有「{unit}」的「{name}」，请先导入人员名册或核对姓名"))
-    created = store.scalar(cur, "SELECT count(*) FROM inc WHERE person_id LIKE 'UN%' AND by_name")
+    created = store.scalar(
+        cur, "SELECT CAST(COALESCE(sum(rows), 0) AS BIGINT) FROM inc_keys WHERE person_id LIKE 'UN%' AND by_name")
     if created:
         result.warnings.append(f"尚未导入人员名册：已按单位和姓名为 {created} 行建立人员"
                                "（同一单位同名视为同一人）")
@@ -600,9 +691,22 @@ def _check_duplicates(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _Parse
     # key for every row of a large file would cost more than the check itself.
     group = ", ".join(key)
     complete_i = " AND ".join(f"i.{k} IS NOT NULL" for k in key if k != "content")
+    # Equal keys have equal hashes: a hash per row, looked at in pandas (a hash table of integers),
+    # and only when some repeat, the exact check on the rows of the repeated hashes.
+    hashes = cur.sql(f"SELECT hash({group}) AS h FROM inc WHERE {complete}").fetchnumpy()["h"]
+    if not pd.Series(hashes, copy=False).duplicated().any():
+        return
+    cur.execute(f"""
+        CREATE OR REPLACE TEMP TABLE repeated_hashes AS
+        SELECT hash({group}) AS h FROM inc WHERE {complete} GROUP BY h HAVING count(*) > 1
+    """)
+    if not store.scalar(cur, "SELECT count(*) FROM repeated_hashes"):
+        return
     dups = cur.execute(f"""
-        WITH repeated AS (SELECT {group} FROM inc WHERE {complete} GROUP BY {group} HAVING count(*) > 1)
-        SELECT list(i._row ORDER BY i._row) FROM inc i SEMI JOIN repeated d ON {_key_sql('i', 'd', key)}
+        WITH candidates AS (
+            SELECT * FROM inc WHERE {complete} AND hash({group}) IN (SELECT h FROM repeated_hashes)
+        ), repeated AS (SELECT {group} FROM candidates GROUP BY {group} HAVING count(*) > 1)
+        SELECT list(i._row ORDER BY i._row) FROM candidates i SEMI JOIN repeated d ON {_key_sql('i', 'd', key)}
         WHERE {complete_i}
         GROUP BY {', '.join(f'i.{k}' for k in key)} ORDER BY 1
     """).fetchall()
@@ -625,10 +729,116 @@ def _key_header(kind: Kind, parsed: _Parsed, raw: RawTable) -> str | None:
     return None
 
 
+@dataclass
+class _LogDays:
+    """Each log row's person-day as one integer (-1 without a person or a date), from the codes of
+    its person_id and its date."""
+
+    day_key: np.ndarray
+    span: int  # days from the first date to the last, plus one
+    first_day: int
+
+
+def _log_day_codes(table: pa.Table, parsed: _Parsed) -> _LogDays | None:
+    dates = table.column("work_date").combine_chunks()
+    known = ~pc.is_null(dates).to_numpy(zero_copy_only=False) & (parsed.person_codes >= 0)
+    day = dates.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    first_day = int(day[known].min()) if known.any() else 0
+    span = int(day[known].max()) - first_day + 1 if known.any() else 1
+    if len(parsed.person_ids) * span >= 1 << 40:
+        return None
+    key = np.where(known, parsed.person_codes * span + (day - first_day), -1)
+    return _LogDays(key, span, first_day)
+
+
+def _check_log_duplicates(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _Parsed,
+                          raw: RawTable, result: TableResult, days: _LogDays) -> None:
+    """_check_duplicates for logs: same person_id, date and content (empty content alike), on
+    integer codes; the SQL check runs only if some key repeats (and then says where)."""
+    if "content" in parsed.table.column_names:
+        content = parsed.raw_text["content"]
+        if pa.types.is_dictionary(content.type):  # codes of the trimmed distinct texts
+            trimmed = nz.trimmed_text(content.dictionary).to_numpy(zero_copy_only=False)
+            code_of_text = pd.factorize(trimmed)[0]
+            codes = code_of_text[content.indices.to_numpy(zero_copy_only=False)]
+        else:
+            codes = pd.factorize(parsed.table.column("content").to_numpy(zero_copy_only=False))[0]
+        count = int(codes.max()) + 2 if len(codes) else 1
+    else:
+        codes, count = np.zeros(len(days.day_key), dtype=np.int64), 1
+    keyed = days.day_key >= 0
+    if (int(days.day_key.max()) + 1 if len(days.day_key) else 0) * count >= 1 << 62:
+        return _check_duplicates(cur, kind, parsed, raw, result)
+    key = days.day_key[keyed] * count + (codes[keyed] + 1)  # factorize gives -1 to null
+    if len(key) and _small_space(int(key.max()) + 1, len(key)):
+        repeated = np.bincount(key).max() > 1
+    else:
+        repeated = pd.Series(key, copy=False).duplicated().any()
+    if repeated:
+        _check_duplicates(cur, kind, parsed, raw, result)
+
+
+def _small_space(space: int, rows: int) -> bool:
+    """Counting integer keys in an array as long as their range (np.bincount) beats hashing them."""
+    return space <= max(4 * rows, 1 << 20)
+
+
 def _check_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, raw: RawTable,
-                      result: TableResult) -> None:
+                      result: TableResult, days: _LogDays | None = None) -> None:
     header = raw.headers[parsed.mapping.columns["hours"]]
+    if days is not None:
+        _log_day_totals(cur, parsed, days)
+    else:
+        _sql_day_totals(cur)
+    if not store.scalar(cur, "SELECT count(*) FROM inc_days WHERE hours > 24"):
+        return
+    _report_day_totals(cur, header, result)
+
+
+def _log_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, days: _LogDays) -> None:
+    """``inc_days`` as _sql_day_totals makes it, from the integer person-day codes: the hours of
+    each day added up in row order."""
+    hours = parsed.table.column("hours").to_numpy(zero_copy_only=False).astype(float)
+    with np.errstate(invalid="ignore"):
+        counted = (days.day_key >= 0) & (hours > 0) & (hours <= 24)
+    day_key = days.day_key[counted]
+    if len(day_key) and _small_space(int(day_key.max()) + 1, len(day_key)):
+        by_key = np.bincount(day_key)
+        keys = np.flatnonzero(by_key)
+        totals = np.bincount(day_key, weights=hours[counted])[keys]
+        entries = by_key[keys].astype(np.int64)
+    else:
+        day_codes, keys = pd.factorize(day_key)
+        totals = np.bincount(day_codes, weights=hours[counted], minlength=len(keys))
+        entries = np.bincount(day_codes, minlength=len(keys)).astype(np.int64)
+    person = keys // days.span
+    day = (keys % days.span + days.first_day).astype(np.int32)
+    frame = pa.table({
+        "person_id": parsed.person_ids.take(pa.array(person)),
+        "work_date": pa.array(day, type=pa.int32()).cast(pa.date32()),
+        "hours": pa.array(totals, type=pa.float64()),
+        "entries": pa.array(entries, type=pa.int64()),
+    })
+    cur.register("log_days", frame)
+    try:
+        cur.execute("CREATE OR REPLACE TEMP TABLE inc_days AS SELECT * FROM log_days")
+    finally:
+        cur.unregister("log_days")
+
+
+def _sql_day_totals(cur: duckdb.DuckDBPyConnection) -> None:
     # The days over 24 hours first, then the row lists of those days only (see _check_duplicates).
+    # The day totals are kept: a file without errors has every row counted, and its new person-days
+    # go into worklog_daily as they are (_add_worklog_days).
+    cur.execute("""
+        CREATE OR REPLACE TEMP TABLE inc_days AS
+        SELECT person_id, work_date, sum(hours) AS hours, count(*) AS entries FROM inc
+        WHERE person_id IS NOT NULL AND hours > 0 AND hours <= 24 AND work_date IS NOT NULL
+        GROUP BY ALL
+    """)
+
+
+def _report_day_totals(cur: duckdb.DuckDBPyConnection, header: str, result: TableResult) -> None:
     over = cur.execute("""
         WITH counted AS (
             SELECT _row, person_id, work_date, hours FROM inc
@@ -647,15 +857,30 @@ def _check_day_totals(cur: duckdb.DuckDBPyConnection, parsed: _Parsed, raw: RawT
                                    f"（第 {'、'.join(map(str, rows))} 行）"))
 
 
-def _preview(cur: duckdb.DuckDBPyConnection, kind: Kind) -> pd.DataFrame:
+def _preview(cur: duckdb.DuckDBPyConnection, kind: Kind, parsed: _Parsed) -> pd.DataFrame:
     cols = [f.column for f in kind.fields if f.column not in ("id_card",)]
     present = {r[0] for r in cur.execute("SELECT column_name FROM (DESCRIBE inc)").fetchall()}
     shown = [c for c in ("person_id", *cols) if c in present and not (
         c == "person_id" and kind.name == "units")]
     labels = {f.column: f.label for f in kind.fields}
     labels["person_id"] = "人员编号（匹配后）"
+    source = parsed.inc_rows
+    if source is not None and bool((np.diff(source.column("_row").to_numpy()) > 0).all()):
+        # Rows in file order (as read): the first ones are the preview, asked of DuckDB as inc is.
+        cur.register("inc_head", source.slice(0, PREVIEW_ROWS))
+        try:
+            frame = cur.execute(
+                f"SELECT {', '.join(shown)} FROM inc_head ORDER BY _row LIMIT {PREVIEW_ROWS}").df()
+        finally:
+            cur.unregister("inc_head")
+        return frame.rename(columns=labels)
+    # The first rows by row number, without sorting them all: rows up to the PREVIEW_ROWS-th
+    # smallest row number (the rows come in file order, so usually the first ones).
+    bound = store.scalar(cur, f"SELECT max(_row) FROM (SELECT _row FROM inc LIMIT {PREVIEW_ROWS})")
+    where = "WHERE _row <= ?" if bound is not None else ""
     frame = cur.execute(
-        f"SELECT {', '.join(shown)} FROM inc ORDER BY _row LIMIT {PREVIEW_ROWS}"
+        f"SELECT {', '.join(shown)} FROM inc {where} ORDER BY _row LIMIT {PREVIEW_ROWS}",
+        [bound] if bound is not None else [],
     ).df()
     return frame.rename(columns=labels)
 
@@ -701,8 +926,7 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
            result: TableResult) -> tuple[int, int]:
     table = kind.name
     select = _select_for(cur, kind, batch_id)
-    cur.execute("DROP TABLE IF EXISTS new_rows")
-    cur.execute(f"CREATE TEMP TABLE new_rows AS SELECT {select}, _row FROM inc")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW new_rows AS SELECT {select}, _row FROM inc")
     key = kind.key
     on = _key_sql("s", "n", key)
     values = [c for c in table_columns(cur, table) if c not in ("batch_id", "auto", *key)]
@@ -711,14 +935,14 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
     cur.execute("DROP TABLE IF EXISTS key_state")
     cur.execute(f"""
         CREATE TEMP TABLE key_state AS
-        WITH n AS (
-            SELECT {', '.join(key)}, count(*) AS cnt, {fingerprint} AS fp, min(_row) AS first_row
-            FROM new_rows GROUP BY ALL
-        ), s AS (
+        WITH s AS (
             SELECT {', '.join(key)}, count(*) AS cnt, {fingerprint} AS fp,
                    bool_and({'auto' if table in ('units', 'people') else 'false'}) AS auto,
                    min(batch_id) AS batch_id
             FROM {table} GROUP BY {', '.join(key)}
+        ), n AS (  -- only keys already stored: the others have no state to compare
+            SELECT {', '.join(key)}, count(*) AS cnt, {fingerprint} AS fp, min(_row) AS first_row
+            FROM new_rows n WHERE EXISTS (SELECT 1 FROM s WHERE {on}) GROUP BY ALL
         )
         SELECT n.*, s.cnt = n.cnt AND s.fp = n.fp AS same, s.auto AS stored_auto,
                s.batch_id AS stored_batch
@@ -741,10 +965,10 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
         result.warnings.append(f"{int(same_rows)} 行与已导入的数据完全相同，已跳过")
     replaced = _move_replaced(cur, table, key, batch_id)
     cols = ", ".join(table_columns(cur, table))
+    skip_same = f"WHERE NOT EXISTS (SELECT 1 FROM key_state k WHERE k.same AND {_key_sql('k', 'n', key)})"
     inserted = store.scalar(cur, f"""
         INSERT INTO {table} ({cols})
-        SELECT {cols} FROM new_rows n
-        WHERE NOT EXISTS (SELECT 1 FROM key_state k WHERE k.same AND {_key_sql('k', 'n', key)})
+        SELECT {cols} FROM new_rows n {skip_same if same_rows else ''}
     """)  # an INSERT's result is the number of rows it inserted
     created = _create_missing_people(cur, batch_id, result) if kind.person_keyed else 0
     if table in ("people", "quarterly") or created:
@@ -752,7 +976,10 @@ def _write(cur: duckdb.DuckDBPyConnection, kind: Kind, batch_id: int, replace: b
     if table != "units":
         _create_missing_units(cur, batch_id, result)
     if table == "worklogs":
-        refresh_worklog_daily(cur, "SELECT DISTINCT person_id, work_date FROM new_rows")
+        if store.scalar(cur, "SELECT count(*) FROM key_state"):
+            refresh_worklog_daily(cur, "SELECT DISTINCT person_id, work_date FROM new_rows")
+        else:  # every person-day is new: its stored rows are the file's rows
+            _add_worklog_days(cur)
     if table == "ratings":  # replaced rows share their person-quarters with new rows
         store.refresh_rating_gaps(cur, "SELECT person_id, period FROM new_rows")
     return int(inserted), int(replaced)
@@ -794,9 +1021,9 @@ def _create_missing_people(cur: duckdb.DuckDBPyConnection, batch_id: int,
     name = "any_value(name)" if "name" in present else "NULL"
     id_hash = "any_value(id_hash)" if "id_hash" in present else "NULL"
     created = store.scalar(cur, """
-        SELECT count(DISTINCT person_id) FROM inc i
+        SELECT count(DISTINCT person_id) FROM inc_keys i
         WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.person_id = i.person_id)
-    """)
+    """)  # inc_keys: the person of every row (see _resolve_people)
     if not created:
         return 0
     cur.execute(f"""
@@ -824,6 +1051,46 @@ def _create_missing_units(cur: duckdb.DuckDBPyConnection, batch_id: int,
         WHERE unit IS NOT NULL AND NOT EXISTS (SELECT 1 FROM units u WHERE u.unit = p.unit)
     """)
     result.warnings.append(f"{created} 个单位不在单位名册中，已按名称建立（导入单位名册后自动补全）")
+
+
+def _add_worklog_days(cur: duckdb.DuckDBPyConnection) -> None:
+    """The daily and monthly pre-aggregates for an import none of whose person-days were stored
+    before: the days are the day totals of the 24-hour check (``inc_days``), and when none of their
+    person-months has a stored day either, the months are aggregated from them as well, without
+    reading the stored logs back."""
+    counted, rows = cur.execute(
+        "SELECT (SELECT sum(entries) FROM inc_days), (SELECT count(*) FROM new_rows)").fetchall()[0]
+    if counted != rows:  # inc_days counts the valid rows: every row, since the file had no error
+        cur.execute("""
+            CREATE OR REPLACE TEMP TABLE inc_days AS
+            SELECT person_id, work_date, sum(hours) AS hours, count(*) AS entries FROM new_rows GROUP BY ALL
+        """)
+    cur.execute("""
+        CREATE OR REPLACE TEMP TABLE new_months AS
+        SELECT d.person_id, date_trunc('month', d.work_date)::DATE AS month, sum(d.hours) AS hours,
+               count(*) AS logged_days, count(*) FILTER (WHERE c.is_workday) AS logged_workdays,
+               sum(d.entries) AS entries
+        FROM inc_days d LEFT JOIN workday_calendar c ON c.day = d.work_date
+        GROUP BY ALL
+    """)
+    stored = store.scalar(cur, """
+        SELECT count(*) FROM worklog_daily d
+        SEMI JOIN new_months k ON d.person_id = k.person_id AND date_trunc('month', d.work_date)::DATE = k.month
+    """)
+    if stored:  # other days of these months are stored: the months are recomputed from all days
+        cur.execute("""
+            DELETE FROM worklog_daily d USING inc_days k
+            WHERE d.person_id = k.person_id AND d.work_date = k.work_date
+        """)
+        cur.execute("INSERT INTO worklog_daily SELECT person_id, work_date, hours, entries FROM inc_days")
+        store.refresh_worklog_monthly(cur, "SELECT person_id, month FROM new_months")
+        return
+    cur.execute("INSERT INTO worklog_daily SELECT person_id, work_date, hours, entries FROM inc_days")
+    cur.execute("""
+        DELETE FROM worklog_monthly m USING new_months k
+        WHERE m.person_id = k.person_id AND m.month = k.month
+    """)
+    cur.execute("INSERT INTO worklog_monthly SELECT * FROM new_months ORDER BY month, person_id")
 
 
 def refresh_worklog_daily(cur: duckdb.DuckDBPyConnection, keys_sql: str) -> None:

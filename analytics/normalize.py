@@ -288,6 +288,8 @@ def code_text(text: str) -> str:
 def trimmed_text(arr: pa.Array) -> pa.Array:
     """Free text as written: trimmed, empty -> null (no NFKC: it would rewrite full-width
     punctuation inside the text)."""
+    if pa.types.is_dictionary(arr.type):  # each distinct value once, then one take
+        return trimmed_text(arr.dictionary).take(arr.indices)
     arr = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
@@ -300,7 +302,9 @@ def map_distinct(
     Returns the parsed column (null where the input is blank or bad), a boolean mask of rows whose
     value could not be read, and the reason for each row (only when some row is bad).
     """
-    encoded = pc.dictionary_encode(arr)
+    # Text read from a CSV file is dictionary-encoded already (its dictionary may hold values no
+    # row uses any more, such as a dropped total row: parsed, never reported).
+    encoded = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     uniques = encoded.dictionary.to_pylist()

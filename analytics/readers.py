@@ -7,6 +7,7 @@ knows what the columns mean beyond recognising header words (``known_headers``).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -58,7 +59,8 @@ class RawTable:
     file: str
     sheet: str | None
     headers: list[str]  # as written (two-row headers combined)
-    data: pa.Table  # one string column per header, named c0..cN; "" or null for empty
+    data: pa.Table  # one text column per header, named c0..cN (string, or dictionary of strings
+    # when read from a text file); "" or null for empty
     row_numbers: np.ndarray  # spreadsheet row number of each data row
     header_rows: tuple[int, ...]  # spreadsheet row numbers holding the header
     notices: list[str] = field(default_factory=list)
@@ -215,6 +217,21 @@ def _footer_mask(table: pa.Table) -> np.ndarray:
         return drop
     pending = np.arange(n)
     for column in table.columns:
+        if pa.types.is_dictionary(column.type):  # read from text: flags per distinct value
+            column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            cells = pc.utf8_trim_whitespace(column.dictionary)
+            blank_by_value = pc.equal(cells, "").to_numpy(zero_copy_only=False)
+            footer_by_value = pc.match_substring_regex(cells, _FOOTER.pattern).to_numpy(
+                zero_copy_only=False) & ~blank_by_value
+            codes = column.indices.to_numpy()
+            if len(pending) < n:
+                codes = codes[pending]
+            blank = blank_by_value[codes]
+            drop[pending[footer_by_value[codes]]] = True
+            pending = pending[blank]
+            if len(pending) == 0:
+                break
+            continue
         cells = pc.utf8_trim_whitespace(column.take(pa.array(pending)) if len(pending) < n else column)
         blank = pc.equal(cells, "").to_numpy(zero_copy_only=False)
         filled = ~blank
@@ -298,6 +315,12 @@ def _check_line_lengths(data: bytes) -> None:
     without line breaks would otherwise be one record held several times over in memory)."""
     if len(data) <= MAX_LINE_BYTES:
         return
+    # A line longer than MAX_LINE_BYTES covers a whole aligned block of half that size: when every
+    # such block holds a line break (a memchr each), no line is too long.
+    half = MAX_LINE_BYTES // 2
+    if all(data.find(b"\n", i, i + half) >= 0 or data.find(b"\r", i, i + half) >= 0
+           for i in range(0, len(data) - half + 1, half)):
+        return
     view = np.frombuffer(data, dtype=np.uint8)
     block = 64 * 1024 * 1024
     last_break = -1  # offset of the last CR or LF seen
@@ -328,6 +351,158 @@ def _too_wide(line: int, columns: int) -> ReadError:
 
 def read_text(name: str, data: bytes, known: set[str]) -> list[RawTable]:
     _check_line_lengths(data)
+    fast = _read_text_fast(name, data, known)
+    if fast is not None:
+        return fast
+    return _read_text_decoded(name, data, known)
+
+
+# Enough bytes for the 256K characters the header search reads (a character takes at most 4).
+_HEAD_BYTES = 4 * 256 * 1024 + 8
+_PRINTABLE_ASCII = re.compile(rb"[!-~]")
+
+
+def _head_lines_bytes(raw: bytes, count: int) -> list[int]:
+    """``_line_starts`` on the bytes: LF is never part of a UTF-8 or GB18030 multibyte character,
+    so the n-th line starts at the same place in the bytes as in the decoded text."""
+    starts = [0]
+    while len(starts) <= count:
+        nl = raw.find(b"\n", starts[-1])
+        if nl < 0:
+            starts.append(len(raw))
+            break
+        starts.append(nl + 1)
+    return starts
+
+
+def _read_text_fast(name: str, data: bytes, known: set[str]) -> list[RawTable] | None:
+    """``read_text`` without decoding the whole file: the rows are parsed on the bytes, and only
+    each column's distinct values are decoded.
+
+    UTF-8 and GB18030 never use the bytes of a delimiter, quote or line break inside a multibyte
+    character, so the cells parsed from the bytes are the cells of the decoded text; decoding every
+    cell and the lines above the data without error is decoding the whole file without error.
+    Returns the same tables as the decoded path, or None whenever that is not certain (UTF-16, a
+    cell or the head that does not decode, rows of another width, a file with no data below the
+    header...): the caller then takes the decoded path, which gives the exact result or message.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if not bom:
+        _refuse_binary(data)  # what decode() refuses first
+    raw = data[3:] if bom else data
+    starts_b = _head_lines_bytes(raw, HEADER_SCAN_ROWS + 2)
+    head_size = max(starts_b[-1], _HEAD_BYTES)
+    if head_size >= len(raw):  # a small file: decoded whole, exactly as the decoded path does
+        text, encoding = decode(data)
+        codec = "utf-8" if encoding.startswith("UTF-8") else "gb18030"
+        validated = True
+    else:
+        text = None
+        for codec in ("utf-8", "gb18030"):
+            try:
+                text = codecs.getincrementaldecoder(codec)().decode(raw[:head_size], final=False)
+                break
+            except UnicodeDecodeError:
+                if bom:
+                    return None
+        if text is None:
+            return None
+        encoding = ("UTF-8（带 BOM）" if bom else "UTF-8") if codec == "utf-8" else "GB18030/GBK"
+        validated = False
+    suffix = PurePath(name).suffix.lower()
+    starts = _line_starts(text, HEADER_SCAN_ROWS + 2)
+    head_lines = [text[a:b] for a, b in zip(starts, starts[1:], strict=False)] or [text]
+    delimiter = _sniff_delimiter(max(head_lines, key=len), suffix)
+    for number, line in enumerate(head_lines, start=1):
+        if line.count(delimiter) >= MAX_COLUMNS:
+            if not validated:
+                return None  # the decoded path may refuse the encoding first
+            raise _too_wide(number, line.count(delimiter) + 1)
+    sample = _first_records(text, delimiter, HEADER_SCAN_ROWS) if validated else _try_first_records(
+        text, delimiter)
+    if sample is None:
+        return None
+    found = find_header(sample, known)
+    if found is None:
+        return [] if validated else None
+    top, headers, depth = found
+    width = len(headers)
+    first_data_line = top + depth + 1
+    body = memoryview(raw)[starts_b[top + depth]:] if top + depth < len(starts_b) else memoryview(b"")
+    if not _PRINTABLE_ASCII.search(body):
+        return None  # nothing, or only blanks, below the header: the decoded path says so
+    column_type = pa.dictionary(pa.int32(), pa.binary())
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(body)),  # no copy of the bytes
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": column_type for i in range(width)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:  # rows of another width (footers), a row longer than a block, quotes
+        return None
+    if table.num_columns != width:
+        return None
+    table = table.unify_dictionaries()
+    columns = []
+    try:
+        for column in table.columns:
+            if column.num_chunks == 0:
+                columns.append(pa.array([], type=pa.string()))
+                continue
+            values = _transcode(column.chunk(0).dictionary, codec)
+            columns.append(pa.chunked_array(
+                [pa.DictionaryArray.from_arrays(chunk.indices, values) for chunk in column.chunks],
+                type=pa.dictionary(pa.int32(), pa.string())))
+    except UnicodeDecodeError:
+        return None
+    lines = np.arange(first_data_line, first_data_line + table.num_rows)
+    raw_table = _finish(name, None, headers, columns, lines, tuple(range(top + 1, top + depth + 1)))
+    raw_table.notices.insert(0, f"文件编码：{encoding}；分隔符：{'制表符' if delimiter == chr(9) else '逗号'}")
+    return [raw_table]
+
+
+def _try_first_records(text: str, delimiter: str) -> list[list[str]] | None:
+    try:
+        return _first_records(text, delimiter, HEADER_SCAN_ROWS)
+    except ReadError:
+        return None  # the decoded path refuses the encoding or says where the parser failed
+
+
+def _transcode(values: pa.Array, codec: str) -> pa.Array:
+    """Distinct cell values (binary, no nulls) decoded from ``codec`` into a string array, strictly:
+    ``UnicodeDecodeError`` if any value is not valid text in it."""
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset : values.offset + len(values) + 1]
+    data_buffer = values.buffers()[2]
+    blob = data_buffer.to_pybytes()[offsets[0] : offsets[-1]] if data_buffer is not None else b""
+    if blob.isascii():  # the same text in UTF-8 and GB18030
+        return values.cast(pa.string())
+    if b"\x00" in blob or len(values) < 64:
+        return pa.array([v.decode(codec) for v in values.to_pylist()], type=pa.string())
+    # All values at once: joined with NUL (not in any value, never part of a multibyte character),
+    # decoded, encoded as UTF-8, and split again at the NULs.
+    n = len(values)
+    ends = offsets[1:].astype(np.int64) - offsets[0]
+    joined = np.empty(len(blob) + n, dtype=np.uint8)
+    separators = ends + np.arange(n)
+    keep = np.ones(len(joined), dtype=bool)
+    keep[separators] = False
+    joined[keep] = np.frombuffer(blob, dtype=np.uint8)
+    joined[separators] = 0
+    utf8 = np.frombuffer(joined.tobytes().decode(codec).encode("utf-8"), dtype=np.uint8)
+    nuls = np.flatnonzero(utf8 == 0)
+    new_offsets = np.concatenate(([0], nuls - np.arange(n))).astype(np.int32)
+    text = utf8[utf8 != 0]
+    return pa.StringArray.from_buffers(n, pa.py_buffer(new_offsets), pa.py_buffer(text))
+
+
+def _read_text_decoded(name: str, data: bytes, known: set[str]) -> list[RawTable]:
     text, encoding = decode(data)
     suffix = PurePath(name).suffix.lower()
     starts = _line_starts(text, HEADER_SCAN_ROWS + 2)

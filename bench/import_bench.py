@@ -3,8 +3,10 @@ DuckDB's own ``read_csv`` of the UTF-8 copy of the same file, in the same proces
 
     python bench/import_bench.py [--rows N] [--runs K]
 
-Prints the median of K runs (after one warm-up) for each, and the ratio. Each importer run starts
-from a copy of the same store (roster loaded), since importing the same file twice changes nothing.
+Prints the median of K runs (after one warm-up) for each, run in turns, the ratio, and the load
+average (on a shared machine, above the number of cores, times are inflated). Each importer run
+starts from a copy of the same store (roster loaded), since importing the same file twice changes
+nothing.
 """
 
 from __future__ import annotations
@@ -107,8 +109,11 @@ def main() -> None:
 
         baseline()
         ours()
-        base_times = [timed(baseline) for _ in range(args.runs)]
-        our_times = [timed(ours) for _ in range(args.runs)]
+        # In turns (one of each per round), so that a busy spell on a shared machine slows both.
+        base_times, our_times = [], []
+        for _ in range(args.runs):
+            base_times.append(timed(baseline))
+            our_times.append(timed(ours))
         b, o = statistics.median(base_times), statistics.median(our_times)
         size = gb.stat().st_size / 1e6
         print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -118,7 +123,9 @@ def main() -> None:
               f"[{', '.join(f'{t:.2f}' for t in base_times)}]")
         print(f"importer (GB18030, full checks), median of {args.runs}: {o:.2f} s  "
               f"[{', '.join(f'{t:.2f}' for t in our_times)}]")
-        print(f"ratio importer / read_csv: {o / b:.1f}x")
+        print(f"ratio importer / read_csv: {o / b:.1f}x (median of the per-round ratios: "
+              f"{statistics.median(t / u for t, u in zip(our_times, base_times, strict=True)):.1f}x)")
+        print(f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -459,3 +459,125 @@ def test_dry_run_checks_without_writing(con, settings, roster, tmp_path):
         "人员编号（匹配后）" in result.preview.columns
     assert len(result.preview) == 4
     assert snapshot(con) == before
+
+
+def test_log_duplicates_and_day_totals_compare_parsed_values_not_spellings(con, settings, roster, tmp_path):
+    # The log checks run on integer codes of person_id, date and trimmed content: spellings that
+    # parse alike are the same key.
+    path = write_text(tmp_path / "日志.csv", [
+        ["人员编号", "日期", "工时", "工作内容"],
+        ["P001", "2025-03-05", "2", "甲"],
+        ["p001", "2025/3/5", "2小时", " 甲 "],
+        ["P002", "2025-03-05", "1", ""],
+        ["Ｐ002", "2025.3.5", "1", "  "],
+        ["P003", "2025-03-06", "20", "乙"],
+        ["p003", "2025年3月6日", "5", "丙"],
+        ["P003", "2025-03-07", "24", "丁"],
+    ], encoding="gb18030")
+    result = only(load(con, settings, path))
+    assert result.status == "refused"
+    assert [(e.row, e.column, e.value, e.reason) for e in result.errors] == [
+        (3, "人员编号", None, "与第 2 行重复（同一人员、同一日期、同一工作内容）"),
+        (5, "人员编号", None, "与第 4 行重复（同一人员、同一日期、同一工作内容）"),
+        (6, "工时", "25", "同一人员 2025-03-06 的工时合计 25 小时，超过 24 小时（第 6、7 行）"),
+    ]
+
+
+def test_log_pre_aggregates_of_new_days_in_stored_and_new_months(con, settings, roster, tmp_path):
+    first = write_text(tmp_path / "日志1.csv", [
+        ["人员编号", "日期", "工时", "工作内容"], ["P001", "2025-03-05", "2", "甲"], ["P001", "2025-03-05", "1.5", "乙"]])
+    assert only(load(con, settings, first)).status == "loaded"
+    # New days, one in a month with a stored day (recomputed from every day) and one in a new month.
+    second = write_text(tmp_path / "日志2.csv", [
+        ["人员编号", "日期", "工时", "工作内容"], ["P001", "2025-03-06", "3", "甲"], ["P001", "2025-04-01", "4", "乙"],
+        ["P002", "2025-04-01", "0.5", ""]])
+    assert only(load(con, settings, second)).status == "loaded"
+    assert rows(con, "SELECT person_id, work_date, hours, entries FROM worklog_daily ORDER BY ALL") == [
+        ("P001", dt.date(2025, 3, 5), 3.5, 2), ("P001", dt.date(2025, 3, 6), 3.0, 1),
+        ("P001", dt.date(2025, 4, 1), 4.0, 1), ("P002", dt.date(2025, 4, 1), 0.5, 1)]
+    assert rows(con, "SELECT person_id, month, hours, logged_days, entries FROM worklog_monthly ORDER BY ALL") == [
+        ("P001", dt.date(2025, 3, 1), 6.5, 2, 3), ("P001", dt.date(2025, 4, 1), 4.0, 1, 1),
+        ("P002", dt.date(2025, 4, 1), 0.5, 1, 1)]
+
+
+# --- text read from the bytes -----------------------------------------------------------------
+# readers.read_text parses the bytes and decodes only each column's distinct values; whenever that
+# is not certain to give the decoded reader's result, it falls back to it. Both must agree.
+
+
+def _log_lines(n: int, content=lambda i: f"事项{i}（第{i % 7}类）") -> list[list[str]]:
+    return [["2024年工作日志导出"], ["人员编号", "日期", "工时", "工作内容"]] + [
+        [f"P{i % 50:03d}", f"2024/{i % 12 + 1}/{i % 28 + 1}", f"{i % 8 + 1}小时", content(i)] for i in range(n)]
+
+
+def _text(lines: list[list[str]], encoding: str, sep: str = ",") -> bytes:
+    return "".join(sep.join(r) + "\r\n" for r in lines).encode(encoding)
+
+
+def _text_cases() -> dict[str, tuple[str, bytes, bool]]:
+    big = 40_000  # over a megabyte: the head is decoded on its own
+    gb = _text(_log_lines(big), "gb18030")
+    quoted = ('人员编号,日期,工时,工作内容\r\nP001,2024-01-02,1,"含,逗号"\r\nP002,2024-01-02,2,"多\r\n行"\r\n'
+              'P003,2024-01-02,3,"引""号"\r\nP004,2024-01-03,4,　全角空格　\r\n\r\n合计,,,\r\n')
+    cut_gb = gb + "尾".encode("gb18030")[:1]
+    bad_middle = gb[: len(gb) - 1000] + b"\xff\xfe" + gb[len(gb) - 998 :]
+    ascii_head = _text(_log_lines(big, lambda i: f"item {i}"), "utf-8") + "P001,2024/1/1,1,中文内容\r\n".encode("gb18030")
+    nul_late = gb + b"P001,2024/1/1,1,a\x00b\r\n"
+    return {
+        "gb18030, title, many distinct contents": ("日志.csv", gb, True),
+        "utf-8, many distinct contents": ("日志.csv", _text(_log_lines(big), "utf-8"), True),
+        "utf-8 with BOM": ("日志.csv", _text(_log_lines(big), "utf-8-sig"), True),
+        "gb18030, few distinct contents": ("日志.csv", _text(_log_lines(big, lambda i: "起草文件"), "gb18030"), True),
+        "small gb18030 with quotes, blank and total rows": ("日志.csv", quoted.encode("gb18030"), True),
+        "small utf-8 tab-separated": ("日志.txt", _text(_log_lines(30), "utf-8", "\t"), True),
+        "NUL inside a cell after the first megabyte": ("日志.csv", nul_late, True),
+        "last character cut in half": ("日志.csv", cut_gb, False),
+        "invalid bytes deep in the file": ("日志.csv", bad_middle, False),
+        "utf-8 head, gb18030 further down": ("日志.csv", ascii_head, False),
+        "total row with fewer cells": ("日志.csv", gb + "合计\r\n".encode("gb18030"), False),
+        "header only": ("日志.csv", _text(_log_lines(0), "gb18030") + b"\r\n\r\n", False),
+        "utf-16": ("日志.txt", _text(_log_lines(30), "utf-16", "\t"), False),
+    }
+
+
+def _read_outcome(read, name: str, data: bytes):
+    from analytics.kinds import KNOWN_HEADERS
+    from analytics.readers import ReadError
+
+    try:
+        tables = read(name, data, set(KNOWN_HEADERS))
+    except ReadError as exc:
+        return ("refused", str(exc))
+    if tables is None:
+        return None
+    return [(t.headers, t.header_rows, t.notices, t.row_numbers.tolist(),
+             {n: (c.combine_chunks().dictionary_decode() if str(c.type).startswith("dictionary")
+                  else c.combine_chunks()).to_pylist() for n, c in zip(t.data.column_names, t.data.columns, strict=True)})
+            for t in tables]
+
+
+@pytest.mark.parametrize("case", list(_text_cases()))
+def test_text_read_from_the_bytes_is_the_decoded_read(case):
+    from analytics import readers
+
+    name, data, fast = _text_cases()[case]
+    decoded = _read_outcome(readers._read_text_decoded, name, data)
+    assert (_read_outcome(readers._read_text_fast, name, data) is not None) == fast
+    assert _read_outcome(readers.read_text, name, data) == decoded
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "gb18030"])
+def test_transcode_decodes_every_value_strictly(codec):
+    import pyarrow as pa
+
+    from analytics import readers
+
+    few = ["", "abc", "中文", "　全角　", "𠀀扩展", "a,b"]
+    many = few + [f"值{i}" for i in range(100)]
+    for values in (few, many, many + ["含\x00空字符"], [f"v{i}" for i in range(100)]):
+        binary = pa.array([v.encode(codec) for v in ["前缀"] + values], type=pa.binary()).slice(1)
+        assert readers._transcode(binary, codec).to_pylist() == values
+    with pytest.raises(UnicodeDecodeError):
+        readers._transcode(pa.array([f"值{i}".encode(codec) for i in range(100)] + [b"\xff"]), codec)
+    with pytest.raises(UnicodeDecodeError):
+        readers._transcode(pa.array([b"ok", "中".encode(codec)[:1]]), codec)
