@@ -61,14 +61,18 @@ class Roster:
         return self.unique and self.complete and filters.with_(years=(), periods=()).is_empty()
 
 
-def roster(con: duckdb.DuckDBPyConnection) -> Roster:
+def roster(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> Roster:
     """Check the store once per analysis (a few milliseconds on a city: 20,000 people, 240,000
-    person-quarters); on a store without ``rating_targets`` every query keeps the join."""
+    person-quarters); on a store without ``rating_targets`` every query keeps the join. With
+    ``filters`` that select people by attribute the population is joined anyway: ``complete`` is
+    then not checked (False)."""
+    everyone = filters is None or filters.with_(years=(), periods=()).is_empty()
+    complete = ("NOT EXISTS (SELECT 1 FROM rating_targets t WHERE t.person_id NOT IN (SELECT person_id FROM people))"
+                if everyone else "false AND EXISTS (SELECT 1 FROM rating_targets)")
     try:
-        unique, complete = con.execute("""
+        unique, complete = con.execute(f"""
             SELECT (SELECT count(*) = count(DISTINCT person_id) FROM people)
-                   AND (SELECT count(*) = count(DISTINCT unit) FROM units),
-                   NOT EXISTS (SELECT 1 FROM rating_targets t WHERE t.person_id NOT IN (SELECT person_id FROM people))
+                   AND (SELECT count(*) = count(DISTINCT unit) FROM units), {complete}
         """).fetchall()[0]
     except duckdb.CatalogException:
         return Roster()
@@ -134,7 +138,7 @@ def materialized(con: duckdb.DuckDBPyConnection, filters: Filters) -> Iterator[G
     """``gaps`` for several queries. Since ``rating_gaps`` holds the others' mean of every rating,
     ``gaps`` is a filtered scan of it, cheaper to repeat than to copy into a TEMP table (which is
     what this did when it was a group-by and two joins over every rating)."""
-    checked = roster(con)
+    checked = roster(con, filters)
     sql, params = _gaps_cte(filters, everyone=checked.everyone(filters))
     yield GapSource(sql, tuple(params), checked)
 
@@ -150,10 +154,16 @@ _TYPES_SQL = "concat_ws('、', " + ", ".join(
 _PEOPLE = "(SELECT person_id, any_value(name) AS name, any_value(unit) AS unit FROM people GROUP BY person_id)"
 
 
+def _people(source: GapSource | None) -> str:
+    """One row per person with name and unit: people itself when the store check found it has one
+    row per person (then the same rows as grouping it, without the group-by)."""
+    return "people" if source is not None and source.roster.unique else _PEOPLE
+
+
 def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSource | None = None) -> pd.DataFrame:
     gaps, params = _source(filters, source)
     sql = gaps + f"""
-        , ns AS NOT MATERIALIZED (SELECT * FROM gaps WHERE NOT is_self),  -- scanned twice, not copied
+        , ns AS (SELECT * FROM gaps WHERE NOT is_self),
         stats AS MATERIALIZED (  -- once: the example below measures distances from these means
             SELECT rater,
                    count(*) AS n_given,
@@ -186,9 +196,9 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSo
                          || ' 分，其他 ' || e.ex.n || ' 条评价平均 ' || printf('%.1f', e.ex.others) || ' 分'
                END AS example
         FROM stats s
-        LEFT JOIN {_PEOPLE} pr ON pr.person_id = s.rater
+        LEFT JOIN {_people(source)} pr ON pr.person_id = s.rater
         LEFT JOIN example e USING (rater)
-        LEFT JOIN {_PEOPLE} pe ON pe.person_id = e.ex.person
+        LEFT JOIN {_people(source)} pe ON pe.person_id = e.ex.person
         ORDER BY s.rater
     """
     stats = store.frame(con, sql, params)
@@ -284,11 +294,15 @@ def rater_ratings(con: duckdb.DuckDBPyConnection, filters: Filters, rater: str) 
                g.n_others AS 其他评价条数, round(g.diff, 1) AS 差值,
                CASE WHEN g.is_self THEN '自评，不计入宽严' WHEN g.diff IS NULL THEN '无其他评价人，不计入'
                     ELSE '' END AS 备注
-        FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
+        FROM gaps g LEFT JOIN (
+            -- the people he rated only (a few dozen), one row each
+            SELECT person_id, any_value(name) AS name, any_value(unit) AS unit FROM people
+            WHERE person_id IN (SELECT person_id FROM gaps WHERE rater = ?) GROUP BY person_id
+        ) p USING (person_id)
         WHERE g.rater = ?
         ORDER BY g.period, g.person_id
     """
-    return con.execute(sql, [*params, rater]).df()
+    return con.execute(sql, [*params, rater, rater]).df()
 
 
 # --- self-rating gap, rater types ----------------------------------------------------------------
@@ -305,7 +319,7 @@ def _self_gaps(con: duckdb.DuckDBPyConnection, filters: Filters,
                count(*) AS quarters, count(DISTINCT g.person_id) AS people,
                avg(g.score) AS self_mean, avg(g.others_mean) AS others_mean, avg(g.diff) AS self_gap,
                stddev_samp(g.diff) AS sd_gap
-        FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
+        FROM gaps g LEFT JOIN {_people(source)} p USING (person_id)
         WHERE g.is_self AND g.diff IS NOT NULL
         GROUP BY GROUPING SETS ((g.person_id, p.name, p.unit), (p.unit))
     """, params)
@@ -372,7 +386,7 @@ def _targets_cte(con: duckdb.DuckDBPyConnection, filters: Filters,
     Read from the person-quarter aggregate ``rating_targets`` when the store has it and the join to
     the population cannot repeat a person (``Roster.unique``); else grouped from ``gaps`` (the same
     numbers: ``store.refresh_rating_targets`` computes n, m and ssw as this fallback does)."""
-    checked = source.roster if source is not None else roster(con)
+    checked = source.roster if source is not None else roster(con, filters)
     if not (checked.targets and checked.unique):
         gaps, params = _source(filters, source)
         return gaps + f"""
