@@ -179,6 +179,7 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSo
             FROM ns GROUP BY rater
         ),
         example AS (
+            -- the comparable rating closest to the rater's mean (ties: earliest period, then person)
             SELECT ns.rater,
                    arg_min({{'person': ns.person_id, 'period': ns.period, 'score': ns.score,
                              'others': ns.others_mean, 'n': ns.n_others}},
