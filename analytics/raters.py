@@ -42,12 +42,50 @@ LENIENT_COLOR = figures.FLAG_COLOR
 
 # --- SQL -----------------------------------------------------------------------------------------
 
-def _gaps_cte(filters: Filters, only_rater: str | None = None) -> tuple[str, list]:
+@dataclass(frozen=True)
+class Roster:
+    """What the store guarantees about the people rated, checked on the person-quarter aggregate
+    ``rating_targets`` (store migration 7) rather than on every rating.
+
+    ``unique``: people has one row per person_id and units one row per unit, so joining a person's
+    ratings to the filters' population neither repeats nor splits them. ``complete``: every person
+    with ratings is also in people. With both, and filters that select nobody by attribute (years and
+    quarters only), the join to the population keeps every rating once: the queries skip it.
+    """
+
+    unique: bool = False
+    complete: bool = False
+    targets: bool = False  # the store has rating_targets (a read-only store not yet migrated has not)
+
+    def everyone(self, filters: Filters) -> bool:
+        return self.unique and self.complete and filters.with_(years=(), periods=()).is_empty()
+
+
+def roster(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> Roster:
+    """Check the store once per analysis (a few milliseconds on a city: 20,000 people, 240,000
+    person-quarters); on a store without ``rating_targets`` every query keeps the join. With
+    ``filters`` that select people by attribute the population is joined anyway: ``complete`` is
+    then not checked (False)."""
+    everyone = filters is None or filters.with_(years=(), periods=()).is_empty()
+    complete = ("NOT EXISTS (SELECT 1 FROM rating_targets t WHERE t.person_id NOT IN (SELECT person_id FROM people))"
+                if everyone else "false AND EXISTS (SELECT 1 FROM rating_targets)")
+    try:
+        unique, complete = con.execute(f"""
+            SELECT (SELECT count(*) = count(DISTINCT person_id) FROM people)
+                   AND (SELECT count(*) = count(DISTINCT unit) FROM units), {complete}
+        """).fetchall()[0]
+    except duckdb.CatalogException:
+        return Roster()
+    return Roster(bool(unique), bool(complete), True)
+
+
+def _gaps_cte(filters: Filters, only_rater: str | None = None, everyone: bool = False) -> tuple[str, list]:
     """CTEs ending in ``gaps``: every rating of a selected person, with the others' mean.
 
     Columns of ``gaps``: person_id, rater, rater_type, period, score, is_self, others_mean,
     n_others (number of non-self ratings by other raters), diff = score - others_mean (NULL when
-    nobody else rated the person that quarter).
+    nobody else rated the person that quarter). ``everyone``: the population is every person and
+    joining it keeps every rating once (``Roster.everyone``), so it is not joined.
     """
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("r.period")
@@ -57,11 +95,21 @@ def _gaps_cte(filters: Filters, only_rater: str | None = None) -> tuple[str, lis
     # The others' mean of every rating is kept by the importer in ``rating_gaps``
     # (store.refresh_rating_gaps); it depends only on the ratings of the same person-quarter, so
     # selecting whole person-quarters here gives the same numbers as computing it afresh.
+    columns = """r.person_id, r.rater, r.rater_type, r.period, r.score, r.is_self,
+                   r.n_others, r.others_mean, r.score - r.others_mean AS diff"""
+    if everyone:
+        sql = f"""
+        WITH gaps AS (
+            SELECT {columns}
+            FROM rating_gaps r
+            WHERE {period_sql}
+        )
+    """
+        return sql, list(period_params)
     sql = f"""
         WITH pop AS ({pop_sql}),
         gaps AS (
-            SELECT r.person_id, r.rater, r.rater_type, r.period, r.score, r.is_self,
-                   r.n_others, r.others_mean, r.score - r.others_mean AS diff
+            SELECT {columns}
             FROM rating_gaps r JOIN pop USING (person_id)
             WHERE {period_sql}
         )
@@ -71,10 +119,12 @@ def _gaps_cte(filters: Filters, only_rater: str | None = None) -> tuple[str, lis
 
 @dataclass(frozen=True)
 class GapSource:
-    """A WITH clause that defines ``gaps`` (see ``_gaps_cte``) and its parameters."""
+    """A WITH clause that defines ``gaps`` (see ``_gaps_cte``) and its parameters, with the store
+    check it was built on."""
 
     sql: str
     params: tuple = ()
+    roster: Roster = Roster()
 
 
 def _source(filters: Filters, source: GapSource | None) -> tuple[str, list]:
@@ -88,18 +138,33 @@ def materialized(con: duckdb.DuckDBPyConnection, filters: Filters) -> Iterator[G
     """``gaps`` for several queries. Since ``rating_gaps`` holds the others' mean of every rating,
     ``gaps`` is a filtered scan of it, cheaper to repeat than to copy into a TEMP table (which is
     what this did when it was a group-by and two joins over every rating)."""
-    sql, params = _gaps_cte(filters)
-    yield GapSource(sql, tuple(params))
+    checked = roster(con, filters)
+    sql, params = _gaps_cte(filters, everyone=checked.everyone(filters))
+    yield GapSource(sql, tuple(params), checked)
 
+
+# The rater types a rater gave, listed in the order string_agg(DISTINCT rater_type ORDER BY
+# rater_type) lists them (by code point: 上级 < 互评 < 群众); any other type sets the last bit.
+_KNOWN_TYPES = sorted(t for t in TYPE_ORDER if t != SELF_TYPE)
+_TYPE_BITS = " ".join(f"WHEN '{t}' THEN {1 << i}" for i, t in enumerate(_KNOWN_TYPES))
+_OTHER_TYPE = 1 << len(_KNOWN_TYPES)
+_TYPES_SQL = "concat_ws('、', " + ", ".join(
+    f"CASE WHEN s.type_mask & {1 << i} <> 0 THEN '{t}' END" for i, t in enumerate(_KNOWN_TYPES)) + ")"
 
 _PEOPLE = "(SELECT person_id, any_value(name) AS name, any_value(unit) AS unit FROM people GROUP BY person_id)"
+
+
+def _people(source: GapSource | None) -> str:
+    """One row per person with name and unit: people itself when the store check found it has one
+    row per person (then the same rows as grouping it, without the group-by)."""
+    return "people" if source is not None and source.roster.unique else _PEOPLE
 
 
 def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSource | None = None) -> pd.DataFrame:
     gaps, params = _source(filters, source)
     sql = gaps + f"""
         , ns AS (SELECT * FROM gaps WHERE NOT is_self),
-        stats AS (
+        stats AS MATERIALIZED (  -- once: the example below measures distances from these means
             SELECT rater,
                    count(*) AS n_given,
                    count(diff) AS k,
@@ -109,7 +174,8 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSo
                    stddev_samp(score) AS sd_score,
                    avg(CASE WHEN score >= {TOP_SCORE} THEN 1.0 ELSE 0.0 END) AS top_share,
                    count(DISTINCT person_id) AS ratees,
-                   string_agg(DISTINCT rater_type, '、' ORDER BY rater_type) AS types
+                   -- the types given, as a bit mask of the known ones (cheaper than a distinct list)
+                   bit_or(CASE rater_type {_TYPE_BITS} ELSE {_OTHER_TYPE} END) AS type_mask
             FROM ns GROUP BY rater
         ),
         example AS (
@@ -122,7 +188,8 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSo
             WHERE ns.diff IS NOT NULL
             GROUP BY ns.rater
         )
-        SELECT s.*, pr.name AS rater_name, pr.unit AS rater_unit, pr.person_id IS NOT NULL AS is_person,
+        SELECT s.* EXCLUDE (type_mask), {_TYPES_SQL} AS types, s.type_mask >= {_OTHER_TYPE} AS other_types,
+               pr.name AS rater_name, pr.unit AS rater_unit, pr.person_id IS NOT NULL AS is_person,
                CASE WHEN pr.name IS NOT NULL THEN pr.name || coalesce('（' || pr.unit || '）', '')
                     ELSE s.rater END AS label,
                CASE WHEN e.ex IS NULL THEN '—'
@@ -130,12 +197,20 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSo
                          || ' 分，其他 ' || e.ex.n || ' 条评价平均 ' || printf('%.1f', e.ex.others) || ' 分'
                END AS example
         FROM stats s
-        LEFT JOIN {_PEOPLE} pr ON pr.person_id = s.rater
+        LEFT JOIN {_people(source)} pr ON pr.person_id = s.rater
         LEFT JOIN example e USING (rater)
-        LEFT JOIN {_PEOPLE} pe ON pe.person_id = e.ex.person
+        LEFT JOIN {_people(source)} pe ON pe.person_id = e.ex.person
         ORDER BY s.rater
     """
-    return con.execute(sql, params).df()
+    stats = store.frame(con, sql, params)
+    other = stats["other_types"]
+    if other.any():  # a type the mask does not know: that rater's types listed exactly
+        exact = con.execute(gaps + """
+            SELECT rater, string_agg(DISTINCT rater_type, '、' ORDER BY rater_type) AS types
+            FROM gaps WHERE NOT is_self AND rater = ANY(?) GROUP BY rater
+        """, [*params, list(stats.loc[other, "rater"])]).fetchall()
+        stats.loc[other, "types"] = stats.loc[other, "rater"].map(dict(exact))
+    return stats.drop(columns="other_types")
 
 
 # --- leniency and compression --------------------------------------------------------------------
@@ -179,12 +254,16 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
 LENIENCY_COLUMNS = ["rater", "k", "leniency", "sd_diff", "se", "lenient", "harsh"]
 
 
-def leniency(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: int = MIN_RATINGS) -> pd.DataFrame:
+def leniency(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: int = MIN_RATINGS,
+             source: GapSource | None = None) -> pd.DataFrame:
     """Only the leniency test, one row per rater with non-self ratings: rater, k, leniency, sd_diff,
     se, lenient, harsh; the same numbers and flags as those columns of ``rater_table`` (which adds
     the rater's name, compression, top-score share and an example), for the report and callers that
     need only the test."""
-    gaps, params = _gaps_cte(filters)
+    if source is None:
+        with materialized(con, filters) as source:
+            return leniency(con, filters, min_ratings, source)
+    gaps, params = _source(filters, source)
     stats = store.frame(con, gaps + """
         SELECT rater, count(diff) AS k, avg(diff) AS leniency, stddev_samp(diff) AS sd_diff
         FROM gaps WHERE NOT is_self GROUP BY rater ORDER BY rater
@@ -216,47 +295,66 @@ def rater_ratings(con: duckdb.DuckDBPyConnection, filters: Filters, rater: str) 
                g.n_others AS 其他评价条数, round(g.diff, 1) AS 差值,
                CASE WHEN g.is_self THEN '自评，不计入宽严' WHEN g.diff IS NULL THEN '无其他评价人，不计入'
                     ELSE '' END AS 备注
-        FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
+        FROM gaps g LEFT JOIN (
+            -- the people he rated only (a few dozen), one row each
+            SELECT person_id, any_value(name) AS name, any_value(unit) AS unit FROM people
+            WHERE person_id IN (SELECT person_id FROM gaps WHERE rater = ?) GROUP BY person_id
+        ) p USING (person_id)
         WHERE g.rater = ?
         ORDER BY g.period, g.person_id
     """
-    return con.execute(sql, [*params, rater]).df()
+    return con.execute(sql, [*params, rater, rater]).df()
 
 
 # --- self-rating gap, rater types ----------------------------------------------------------------
 
+def _self_gaps(con: duckdb.DuckDBPyConnection, filters: Filters,
+               source: GapSource | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The self-rating gaps per person and per unit of the person rated, from one pass over the
+    self-ratings (grouping sets; each group's numbers are the same aggregates over the same
+    ratings as a query per grouping would compute). The units in unit order, before the small-group
+    rule."""
+    gaps, params = _source(filters, source)
+    both = store.frame(con, gaps + f"""
+        SELECT grouping(g.person_id) = 0 AS by_person, g.person_id, p.name, p.unit,
+               count(*) AS quarters, count(DISTINCT g.person_id) AS people,
+               avg(g.score) AS self_mean, avg(g.others_mean) AS others_mean, avg(g.diff) AS self_gap,
+               stddev_samp(g.diff) AS sd_gap
+        FROM gaps g LEFT JOIN {_people(source)} p USING (person_id)
+        WHERE g.is_self AND g.diff IS NOT NULL
+        GROUP BY GROUPING SETS ((g.person_id, p.name, p.unit), (p.unit))
+    """, params)
+    mine = both["by_person"].astype(bool)
+    people = both[mine].sort_values(["self_gap", "person_id"], ascending=[False, True], kind="stable")
+    people = people[["person_id", "name", "unit", "quarters", "self_mean", "others_mean", "self_gap"]]
+    units = both[~mine & both["unit"].notna()].sort_values("unit", kind="stable")
+    units = units[["unit", "people", "quarters", "self_mean", "others_mean", "self_gap", "sd_gap"]]
+    return (people.reset_index(drop=True),
+            units.rename(columns={"quarters": "ratings"}).reset_index(drop=True))
+
+
 def self_gap_by_person(con: duckdb.DuckDBPyConnection, filters: Filters,
                        source: GapSource | None = None) -> pd.DataFrame:
     """Per person: mean over quarters of (self score - mean of the others' non-self ratings)."""
-    gaps, params = _source(filters, source)
-    sql = gaps + f"""
-        SELECT g.person_id, p.name, p.unit, count(*) AS quarters, avg(g.score) AS self_mean,
-               avg(g.others_mean) AS others_mean, avg(g.diff) AS self_gap
-        FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
-        WHERE g.is_self AND g.diff IS NOT NULL
-        GROUP BY ALL ORDER BY self_gap DESC, g.person_id
-    """
-    return con.execute(sql, params).df()
+    return _self_gaps(con, filters, source)[0]
+
+
+def _small_units(frame: pd.DataFrame, min_group: int) -> pd.DataFrame:
+    small = frame["people"] < min_group
+    frame["small"] = small
+    for column in ("self_mean", "others_mean", "self_gap", "sd_gap"):
+        frame[column] = frame[column].where(~small)
+    # Sorted on the gap rounded to 9 decimals: two units whose gaps are equal but for the last bits
+    # of a parallel sum keep their unit order (they used to swap from run to run).
+    frame["_gap"] = frame["self_gap"].round(9)
+    frame = frame.sort_values(["small", "_gap"], ascending=[True, False], na_position="last")
+    return frame.drop(columns="_gap").reset_index(drop=True)
 
 
 def self_gap_by_unit(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5,
                      source: GapSource | None = None) -> pd.DataFrame:
     """Per unit of the person rated: mean self gap over person-quarters; fewer than min_group people -> NaN."""
-    gaps, params = _source(filters, source)
-    sql = gaps + f"""
-        SELECT p.unit, count(DISTINCT g.person_id) AS people, count(*) AS ratings,
-               avg(g.score) AS self_mean, avg(g.others_mean) AS others_mean, avg(g.diff) AS self_gap,
-               stddev_samp(g.diff) AS sd_gap
-        FROM gaps g JOIN {_PEOPLE} p USING (person_id)
-        WHERE g.is_self AND g.diff IS NOT NULL AND p.unit IS NOT NULL
-        GROUP BY ALL ORDER BY p.unit
-    """
-    frame = con.execute(sql, params).df()
-    small = frame["people"] < min_group
-    frame["small"] = small
-    for column in ("self_mean", "others_mean", "self_gap", "sd_gap"):
-        frame[column] = frame[column].where(~small)
-    return frame.sort_values(["small", "self_gap"], ascending=[True, False], na_position="last").reset_index(drop=True)
+    return _small_units(_self_gaps(con, filters, source)[1], min_group)
 
 
 def type_gaps(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSource | None = None) -> pd.DataFrame:
@@ -280,23 +378,50 @@ def type_gaps(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSourc
 
 # --- agreement: ICC(1) ---------------------------------------------------------------------------
 
-def _icc_sql(filters: Filters, group: str, source: GapSource | None) -> tuple[str, list]:
-    """One-way ANOVA over targets (person-quarters with >= 2 non-self ratings), per ``group``."""
-    gaps, params = _source(filters, source)
-    sql = gaps + f"""
+def _targets_cte(con: duckdb.DuckDBPyConnection, filters: Filters,
+                 source: GapSource | None) -> tuple[str, list]:
+    """CTEs ending in ``tgt``: the ICC(1) targets (person-quarters with >= 2 non-self ratings) of the
+    selected people, with person_id, period, unit (of the person rated), n, m (mean score) and ssw
+    (within sum of squares).
+
+    Read from the person-quarter aggregate ``rating_targets`` when the store has it and the join to
+    the population cannot repeat a person (``Roster.unique``); else grouped from ``gaps`` (the same
+    numbers: ``store.refresh_rating_targets`` computes n, m and ssw as this fallback does)."""
+    checked = source.roster if source is not None else roster(con, filters)
+    if not (checked.targets and checked.unique):
+        gaps, params = _source(filters, source)
+        return gaps + f"""
         , tgt AS (
-            SELECT g.person_id, g.period, {group} AS grp, count(*) AS n, avg(g.score) AS m,
+            SELECT g.person_id, g.period, p.unit, count(*) AS n, avg(g.score) AS m,
                    var_samp(g.score) * (count(*) - 1) AS ssw
             FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
             WHERE NOT g.is_self
             GROUP BY ALL HAVING count(*) >= 2
         )
-        SELECT grp, count(*) AS targets, count(DISTINCT person_id) AS people, sum(n) AS ratings,
+    """, params
+    period_sql, period_params = filters.period_clause("t.period")
+    if checked.everyone(filters):
+        return f"""
+        WITH tgt AS (
+            SELECT t.person_id, t.period, p.unit, t.n, t.mean AS m, t.ssw
+            FROM rating_targets t LEFT JOIN people p USING (person_id)
+            WHERE {period_sql} AND t.n >= 2
+        )
+    """, list(period_params)
+    pop_sql, pop_params = filters.population()
+    return f"""
+        WITH pop AS ({pop_sql}),
+        tgt AS (
+            SELECT t.person_id, t.period, pop.unit, t.n, t.mean AS m, t.ssw
+            FROM rating_targets t JOIN pop USING (person_id)
+            WHERE {period_sql} AND t.n >= 2
+        )
+    """, [*pop_params, *period_params]
+
+
+_ICC_SUMS = """count(*) AS targets, count(DISTINCT person_id) AS people, sum(n) AS ratings,
                sum(n * n) AS sum_n2, sum(n * m) / sum(n) AS grand,
-               sum(n * m * m) - sum(n * m) * sum(n * m) / sum(n) AS ssb, sum(ssw) AS ssw
-        FROM tgt GROUP BY grp ORDER BY grp
-    """
-    return sql, params
+               sum(n * m * m) - sum(n * m) * sum(n * m) / sum(n) AS ssb, sum(ssw) AS ssw"""
 
 
 def _icc_from_sums(frame: pd.DataFrame) -> pd.DataFrame:
@@ -324,20 +449,11 @@ def agreement(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int =
     with fewer than ``min_group`` people rated shows NaN (样本过少).
     """
     # Both in one pass over the person-quarters: grouping sets () and (unit).
-    gaps, params = _source(filters, source)
-    both = con.execute(gaps + f"""
-        , tgt AS (
-            SELECT g.person_id, g.period, p.unit AS grp, count(*) AS n, avg(g.score) AS m,
-                   var_samp(g.score) * (count(*) - 1) AS ssw
-            FROM gaps g LEFT JOIN {_PEOPLE} p USING (person_id)
-            WHERE NOT g.is_self
-            GROUP BY ALL HAVING count(*) >= 2
-        )
-        SELECT grouping(grp) = 1 AS overall, CASE WHEN grouping(grp) = 1 THEN '全部' ELSE grp END AS grp,
-               count(*) AS targets, count(DISTINCT person_id) AS people, sum(n) AS ratings,
-               sum(n * n) AS sum_n2, sum(n * m) / sum(n) AS grand,
-               sum(n * m * m) - sum(n * m) * sum(n * m) / sum(n) AS ssb, sum(ssw) AS ssw
-        FROM tgt GROUP BY GROUPING SETS ((), (grp)) ORDER BY overall DESC, grp
+    tgt, params = _targets_cte(con, filters, source)
+    both = con.execute(tgt + f"""
+        SELECT grouping(unit) = 1 AS overall, CASE WHEN grouping(unit) = 1 THEN '全部' ELSE unit END AS grp,
+               {_ICC_SUMS}
+        FROM tgt GROUP BY GROUPING SETS ((), (unit)) ORDER BY overall DESC, grp
     """, params).df()
     overall = _icc_from_sums(both[both["overall"]].drop(columns="overall").reset_index(drop=True))
     first = overall.iloc[0].to_dict() if len(overall) else {
@@ -352,8 +468,11 @@ def agreement(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int =
 
 def agreement_overall(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSource | None = None) -> dict:
     """ICC(1) over every selected person-quarter (the first part of ``agreement``)."""
-    sql, params = _icc_sql(filters, "'全部'", source)
-    overall = _icc_from_sums(con.execute(sql, params).df())
+    tgt, params = _targets_cte(con, filters, source)
+    overall = _icc_from_sums(con.execute(tgt + f"""
+        SELECT grp, {_ICC_SUMS}
+        FROM (SELECT '全部' AS grp, * FROM tgt) GROUP BY grp ORDER BY grp
+    """, params).df())
     return overall.iloc[0].to_dict() if len(overall) else {
         "targets": 0, "people": 0, "ratings": 0, "k0": np.nan, "icc1": np.nan, "icc_k": np.nan}
 
@@ -424,10 +543,11 @@ def analyse(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5
     with materialized(con, filters) as src:
         raters = rater_table(con, filters, min_ratings, source=src)
         overall, units = agreement(con, filters, min_group, source=src)
+        self_people, self_units = _self_gaps(con, filters, src)
         return RaterAnalysis(
             raters=raters, typical_sd=typical_sd(raters) if len(raters) else float("nan"),
-            types=type_gaps(con, filters, source=src), self_units=self_gap_by_unit(con, filters, min_group, src),
-            self_people=self_gap_by_person(con, filters, source=src), agreement=overall, agreement_units=units,
+            types=type_gaps(con, filters, source=src), self_units=_small_units(self_units, min_group),
+            self_people=self_people, agreement=overall, agreement_units=units,
             min_ratings=min_ratings, method=METHOD,
         )
 
@@ -675,8 +795,9 @@ def agreement_display(result: RaterAnalysis) -> pd.DataFrame:
 def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
     # Only what the findings say: the leniency test (not the rest of rater_table), the first flagged
     # rater's label, and the overall ICC (not the per-unit ones); read from rating_gaps directly.
-    raters = leniency(con, filters)
-    overall = agreement_overall(con, filters)
+    with materialized(con, filters) as src:  # one store check for both
+        raters = leniency(con, filters, source=src)
+        overall = agreement_overall(con, filters, source=src)
     out: list[Finding] = []
     for flag, word in (("lenient", "偏松"), ("harsh", "偏严")):
         f = raters[raters[flag]]

@@ -259,8 +259,28 @@ def _v6(con: duckdb.DuckDBPyConnection) -> None:
     refresh_grade_counts(con)
 
 
+_V7_RATING_TARGETS = """
+CREATE TABLE rating_targets (
+    person_id VARCHAR NOT NULL,  -- the person rated (so that access.py scopes it like ratings)
+    period    VARCHAR NOT NULL,
+    n         BIGINT NOT NULL,   -- non-self ratings of the person-quarter
+    mean      DOUBLE,            -- their mean score (NULL when n = 0)
+    ssw       DOUBLE             -- their sum of squared deviations from that mean (NULL when n < 2)
+);
+"""
+
+
+def _v7(con: duckdb.DuckDBPyConnection) -> None:
+    """Person-quarter pre-aggregate of ``rating_gaps``: one row per person-quarter with ratings, with
+    the number, mean and within sum of squares of its non-self scores, so that the raters' ICC(1)
+    does not group every rating on each visit (and so that 评价人分析 can tell cheaply whether every
+    rated person is on the roster)."""
+    con.execute(_V7_RATING_TARGETS)
+    refresh_rating_targets(con)
+
+
 # Numbered migrations; each runs in its own transaction and bumps the stored version.
-MIGRATIONS = [(1, _v1), (2, _v2), (3, _v3), (4, _v4), (5, _v5), (6, _v6)]
+MIGRATIONS = [(1, _v1), (2, _v2), (3, _v3), (4, _v4), (5, _v5), (6, _v6), (7, _v7)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -467,6 +487,47 @@ def refresh_rating_gaps(con: duckdb.DuckDBPyConnection, keys_sql: str | None = N
                                 AND b.period = r.period AND b.rater = r.rater
         ORDER BY r.period, r.person_id
     """)
+    # rating_targets is derived from rating_gaps: kept in step here, so that every caller (import,
+    # replace, undo, the demo, tests that write ratings) refreshes both. Before migration 6 (while
+    # migration 4 builds rating_gaps) the table does not exist yet; _v7 fills it.
+    if _has_table(con, "rating_targets"):
+        refresh_rating_targets(con, None if keys_sql is None else "SELECT person_id, period FROM rating_gap_keys")
+
+
+def refresh_rating_targets(con: duckdb.DuckDBPyConnection, keys_sql: str | None = None) -> None:
+    """Recompute ``rating_targets`` from ``rating_gaps``: every person-quarter, or only those of the
+    (person_id, period) pairs a query returns. ``n``, ``mean`` and ``ssw`` are the count, mean and
+    ``var_samp * (n - 1)`` of the non-self scores (a self-rating as in ``refresh_rating_gaps``)."""
+    if keys_sql is None:
+        con.execute("DELETE FROM rating_targets")
+        join = ""
+    else:
+        con.execute("DROP TABLE IF EXISTS rating_target_keys")
+        con.execute(f"CREATE TEMP TABLE rating_target_keys AS SELECT DISTINCT person_id, period FROM ({keys_sql})")
+        con.execute("""
+            DELETE FROM rating_targets t USING rating_target_keys k
+            WHERE t.person_id = k.person_id AND t.period = k.period
+        """)
+        join = "SEMI JOIN rating_target_keys k ON g.person_id = k.person_id AND g.period = k.period"
+    con.execute(f"""
+        INSERT INTO rating_targets
+        SELECT g.person_id, g.period, count(*) FILTER (WHERE NOT g.is_self) AS n,
+               avg(g.score) FILTER (WHERE NOT g.is_self) AS mean,
+               var_samp(g.score) FILTER (WHERE NOT g.is_self)
+                   * (count(*) FILTER (WHERE NOT g.is_self) - 1) AS ssw
+        FROM rating_gaps g {join}
+        GROUP BY g.person_id, g.period
+        ORDER BY g.period, g.person_id
+    """)
+    if keys_sql is not None:
+        con.execute("DROP TABLE IF EXISTS rating_target_keys")
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(scalar(con, """
+        SELECT count(*) FROM information_schema.tables
+        WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = ?
+    """, [name]))
 
 
 RATED_GRADES = ("好", "较好", "一般", "较差")

@@ -380,3 +380,123 @@ def test_leniency_alone_matches_the_rater_table(demo_con, filters):
     pd.testing.assert_frame_equal(lean.reset_index(drop=True), full.reset_index(drop=True), check_exact=False,
                                   atol=1e-9, rtol=0)
     assert lean["lenient"].sum() > 0
+
+
+# --- the person-quarter aggregate (rating_targets) and the store check ---------------------------
+
+TARGETS_AFRESH = """
+    SELECT person_id, period, count(*) FILTER (WHERE NOT s) AS n,
+           round(avg(score) FILTER (WHERE NOT s), 9) AS mean,
+           round(var_samp(score) FILTER (WHERE NOT s) * (count(*) FILTER (WHERE NOT s) - 1), 9) AS ssw
+    FROM (SELECT *, rater_type = '自评' OR rater = person_id AS s FROM ratings) GROUP BY ALL
+"""
+TARGETS_STORED = "SELECT person_id, period, n, round(mean, 9), round(ssw, 9) FROM rating_targets"
+
+
+def targets_in_step(con) -> bool:
+    return con.execute(f"""
+        SELECT count(*) FROM ((({TARGETS_AFRESH}) EXCEPT ALL ({TARGETS_STORED}))
+                              UNION ALL (({TARGETS_STORED}) EXCEPT ALL ({TARGETS_AFRESH})))
+    """).fetchall() == [(0,)]
+
+
+def test_person_quarter_aggregate_kept_in_step(small):
+    assert targets_in_step(small)
+    # X1 in 2025Q1: B 80, C 84, A 88 -> mean 84, within sum of squares 16 + 0 + 16 = 32 (self 90 left out)
+    assert small.execute("SELECT n, mean, ssw FROM rating_targets WHERE person_id = 'X1'").fetchall() == [(3, 84.0, 32.0)]
+    # a partial refresh of one person-quarter, as import, replace and undo do
+    small.execute("UPDATE ratings SET score = 92 WHERE person_id = 'X1' AND rater = 'A'")
+    store.refresh_rating_gaps(small, "SELECT 'X1' AS person_id, '2025Q1' AS period")
+    assert targets_in_step(small)
+    assert small.execute("SELECT n, mean FROM rating_targets WHERE person_id = 'X1'").fetchall() == [
+        (3, pytest.approx(256 / 3))]
+    # Z2 left with its self-rating only: n = 0, no mean, no sum of squares
+    small.execute("DELETE FROM ratings WHERE person_id = 'Z2' AND rater = 'H'")
+    store.refresh_rating_gaps(small, "SELECT 'Z2' AS person_id, '2025Q2' AS period")
+    assert targets_in_step(small)
+    assert small.execute("SELECT n, mean, ssw FROM rating_targets WHERE person_id = 'Z2'").fetchall() == [
+        (0, None, None)]
+
+
+def _joined(filters: Filters) -> raters.GapSource:
+    """The queries as they are without the store check: every rating joined to the population and
+    the ICC targets grouped from the ratings."""
+    sql, params = raters._gaps_cte(filters)
+    return raters.GapSource(sql, tuple(params), raters.Roster())
+
+
+def _same_results(con, filters: Filters) -> None:
+    with raters.materialized(con, filters) as checked:
+        pairs = [
+            (raters.rater_table(con, filters, source=checked), raters.rater_table(con, filters, source=_joined(filters))),
+            (raters.leniency(con, filters, source=checked), raters.leniency(con, filters, source=_joined(filters))),
+            (raters.type_gaps(con, filters, source=checked), raters.type_gaps(con, filters, source=_joined(filters))),
+            (raters.self_gap_by_unit(con, filters, 3, checked), raters.self_gap_by_unit(con, filters, 3, _joined(filters))),
+            (raters.self_gap_by_person(con, filters, checked), raters.self_gap_by_person(con, filters, _joined(filters))),
+            (raters.agreement(con, filters, 3, checked)[1], raters.agreement(con, filters, 3, _joined(filters))[1]),
+        ]
+        overall = (raters.agreement_overall(con, filters, checked), raters.agreement_overall(con, filters, _joined(filters)))
+    for fast, joined in pairs:
+        pd.testing.assert_frame_equal(fast, joined, check_exact=False, rtol=1e-9)
+    assert overall[0].keys() == overall[1].keys()
+    for key, value in overall[0].items():
+        if isinstance(value, str):
+            assert value == overall[1][key], key
+        else:
+            assert value == pytest.approx(overall[1][key], rel=1e-9, nan_ok=True), key
+
+
+def test_store_check_and_the_join_it_saves(small):
+    assert raters.roster(small) == raters.Roster(unique=True, complete=True, targets=True)
+    assert raters.roster(small).everyone(Filters(years=(2025,)))
+    assert not raters.roster(small).everyone(Filters(districts=("东区",)))
+    for filters in (Filters(), Filters(periods=("2025Q2",)), Filters(districts=("东区",))):
+        _same_results(small, filters)
+    before = raters.rater_table(small, Filters())
+    # ratings of someone not on the roster: the population leaves them out, so they may not be read
+    orphan = [("NOBODY", "A", "上级", "2025Q1", 10), ("NOBODY", "B", "互评", "2025Q1", 90)]
+    small.execute(f"INSERT INTO ratings VALUES {rating_rows(orphan)}")
+    store.refresh_rating_gaps(small)
+    assert raters.roster(small) == raters.Roster(unique=True, complete=False, targets=True)
+    pd.testing.assert_frame_equal(raters.rater_table(small, Filters()), before)
+    _same_results(small, Filters())
+    # a person twice on the roster: the join repeats his ratings, and the ICC is grouped from them
+    small.execute("INSERT INTO people SELECT * FROM people WHERE person_id = 'X1'")
+    assert raters.roster(small) == raters.Roster(unique=False, complete=False, targets=True)
+    _same_results(small, Filters())
+    assert raters.rater_table(small, Filters()).set_index("rater").loc["A", "n_given"] == 4  # X1 counted twice
+
+
+def test_store_without_the_person_quarter_aggregate(small):
+    small.execute("DROP TABLE rating_targets")
+    assert raters.roster(small) == raters.Roster()
+    overall, units = raters.agreement(small, Filters(), min_group=3)
+    assert overall["targets"] == 9 and len(units) == 2
+    assert len(raters.leniency(small, Filters())) == 9
+
+
+def test_types_with_a_type_the_mask_does_not_know(small):
+    special = [("X1", "A", "专项", "2025Q2", 80), ("X1", "B", "互评", "2025Q2", 70)]
+    small.execute(f"INSERT INTO ratings VALUES {rating_rows(special)}")
+    store.refresh_rating_gaps(small)
+    t = raters.rater_table(small, Filters()).set_index("rater")
+    assert t.loc["A", "types"] == "上级、专项"  # as string_agg lists them: by code point
+    assert t.loc["B", "types"] == "互评" and t.loc["群众甲", "types"] == "群众"
+
+
+@pytest.mark.parametrize("filters", [Filters(), Filters(years=(2024,)), Filters(pilot="pilot")])
+def test_demo_store_check_gives_the_joined_numbers(demo_con, filters):
+    _same_results(demo_con.cursor(), filters)
+
+
+def test_person_quarter_aggregate_is_scoped_like_the_ratings(small):
+    from analytics import access
+
+    cur = access.scoped(small, access.Scope("viewer", districts=("东区",)))  # 甲局: X1..X3 and their raters
+    try:
+        assert {r[0] for r in cur.execute("SELECT person_id FROM rating_targets").fetchall()} == {"X1", "X2", "X3"}
+        overall, units = raters.agreement(cur, Filters(), min_group=3)
+        assert overall["targets"] == 3 and list(units["unit"]) == ["甲局"]
+        assert set(raters.leniency(cur, Filters())["rater"]) == {"A", "B", "C"}
+    finally:
+        cur.close()

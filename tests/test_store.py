@@ -11,7 +11,7 @@ from analytics import importer, store
 
 
 def test_new_store_is_at_the_latest_schema_version(con):
-    assert store.schema_version(con) == store.SCHEMA_VERSION == 6
+    assert store.schema_version(con) == store.SCHEMA_VERSION == 7
 
 
 def test_a_version_1_store_with_logs_is_migrated_and_its_monthly_aggregate_filled(tmp_path):
@@ -40,9 +40,10 @@ def test_a_version_1_store_with_logs_is_migrated_and_its_monthly_aggregate_fille
     """)
     con.close()
     con = store.connect(path)
-    assert store.schema_version(con) == 6
+    assert store.schema_version(con) == 7
     assert rows(con, "SELECT count(*) FROM audit_log") == [(0,)]  # v3 added the audit log
     assert rows(con, "SELECT count(*) FROM memo") == [(0,)]  # v5 added the memo of results
+    assert rows(con, "SELECT person_id, n, mean, ssw FROM rating_targets") == [("P1", 2, 85.0, 50.0)]  # v7
     # v6 filled the grade counts: per unit, quarter, category and leader flag; P3 has no unit.
     assert rows(con, "SELECT * FROM grade_counts ORDER BY period, is_leader") == [
         ("甲局", "2025Q1", "综合管理类", False, 0, 0, 0, 0, 0, 1),
