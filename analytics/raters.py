@@ -164,7 +164,7 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSo
     gaps, params = _source(filters, source)
     sql = gaps + f"""
         , ns AS (SELECT * FROM gaps WHERE NOT is_self),
-        stats AS MATERIALIZED (  -- once: the example below measures distances from these means
+        stats AS (
             SELECT rater,
                    count(*) AS n_given,
                    count(diff) AS k,
@@ -177,29 +177,13 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSo
                    -- the types given, as a bit mask of the known ones (cheaper than a distinct list)
                    bit_or(CASE rater_type {_TYPE_BITS} ELSE {_OTHER_TYPE} END) AS type_mask
             FROM ns GROUP BY rater
-        ),
-        example AS (
-            -- the comparable rating closest to the rater's mean (ties: earliest period, then person)
-            SELECT ns.rater,
-                   arg_min({{'person': ns.person_id, 'period': ns.period, 'score': ns.score,
-                             'others': ns.others_mean, 'n': ns.n_others}},
-                           (abs(ns.diff - s.leniency), ns.period, ns.person_id)) AS ex
-            FROM ns JOIN stats s USING (rater)
-            WHERE ns.diff IS NOT NULL
-            GROUP BY ns.rater
         )
         SELECT s.* EXCLUDE (type_mask), {_TYPES_SQL} AS types, s.type_mask >= {_OTHER_TYPE} AS other_types,
                pr.name AS rater_name, pr.unit AS rater_unit, pr.person_id IS NOT NULL AS is_person,
                CASE WHEN pr.name IS NOT NULL THEN pr.name || coalesce('（' || pr.unit || '）', '')
-                    ELSE s.rater END AS label,
-               CASE WHEN e.ex IS NULL THEN '—'
-                    ELSE e.ex.period || ' 给' || coalesce(pe.name, e.ex.person) || '打 ' || printf('%.1f', e.ex.score)
-                         || ' 分，其他 ' || e.ex.n || ' 条评价平均 ' || printf('%.1f', e.ex.others) || ' 分'
-               END AS example
+                    ELSE s.rater END AS label
         FROM stats s
         LEFT JOIN {_people(source)} pr ON pr.person_id = s.rater
-        LEFT JOIN example e USING (rater)
-        LEFT JOIN {_people(source)} pe ON pe.person_id = e.ex.person
         ORDER BY s.rater
     """
     stats = store.frame(con, sql, params)
@@ -211,6 +195,31 @@ def _rater_stats(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSo
         """, [*params, list(stats.loc[other, "rater"])]).fetchall()
         stats.loc[other, "types"] = stats.loc[other, "rater"].map(dict(exact))
     return stats.drop(columns="other_types")
+
+
+def _examples(con: duckdb.DuckDBPyConnection, filters: Filters, source: GapSource | None,
+              means: pd.Series) -> dict[str, str]:
+    """For the raters in ``means`` (rater -> the unrounded mean difference of ``_rater_stats``): the
+    comparable rating closest to that mean (ties: earliest period, then person), in words."""
+    if means.empty:
+        return {}
+    gaps, params = _source(filters, source)
+    rows = con.execute(gaps + f"""
+        , s AS (SELECT unnest(?::VARCHAR[]) AS rater, unnest(?::DOUBLE[]) AS leniency),
+        example AS (
+            SELECT g.rater,
+                   arg_min({{'person': g.person_id, 'period': g.period, 'score': g.score,
+                             'others': g.others_mean, 'n': g.n_others}},
+                           (abs(g.diff - s.leniency), g.period, g.person_id)) AS ex
+            FROM gaps g JOIN s USING (rater)
+            WHERE NOT g.is_self AND g.diff IS NOT NULL
+            GROUP BY g.rater
+        )
+        SELECT e.rater, e.ex.period || ' 给' || coalesce(pe.name, e.ex.person) || '打 ' || printf('%.1f', e.ex.score)
+                        || ' 分，其他 ' || e.ex.n || ' 条评价平均 ' || printf('%.1f', e.ex.others) || ' 分'
+        FROM example e LEFT JOIN {_people(source)} pe ON pe.person_id = e.ex.person
+    """, [*params, [str(r) for r in means.index], [float(v) for v in means]]).fetchall()
+    return dict(rows)
 
 
 # --- leniency and compression --------------------------------------------------------------------
@@ -230,10 +239,13 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
     Columns: rater, label, is_person, rater_name, rater_unit, types, n_given, k, ratees, leniency,
     sd_diff, se, z, lenient, harsh, mean_score, sd_score, compression, compressed, top_share, example.
     ``k`` is the number of ratings with at least one other rater (those that enter leniency).
+    ``example`` (the rater's comparable rating closest to his mean, in words) is given for the
+    flagged raters only (None for the others): the page shows it in the flagged table only.
     """
     stats = _rater_stats(con, filters, source)
     if stats.empty:
         return pd.DataFrame({c: pd.Series(dtype=_DTYPES.get(c, float)) for c in _COLUMNS})
+    means = stats.set_index("rater")["leniency"]  # unrounded: the example's distances are measured from it
     # DuckDB's parallel sums differ in the last bits from run to run; rounded, the same data gives the
     # same numbers (and the same chart, which Streamlit needs to keep a click on it).
     stats = stats.round({c: 9 for c in stats.select_dtypes("float").columns})
@@ -248,6 +260,12 @@ def rater_table(con: duckdb.DuckDBPyConnection, filters: Filters, min_ratings: i
     typical = typical_sd(stats)
     stats["compression"] = stats["sd_score"] / typical if typical and typical > 0 else np.nan
     stats["compressed"] = (stats["n_given"] >= min_ratings) & (stats["compression"] < COMPRESSION_LOW)
+    # The typical rating only for the flagged raters, the only ones the page shows it for (the
+    # flagged table); a search over every rating of every rater cost half the page on a city.
+    flagged = stats.loc[stats["lenient"] | stats["harsh"], "rater"]
+    examples = _examples(con, filters, source, means[list(flagged)])
+    stats["example"] = pd.Series([examples.get(r) for r in stats["rater"]], index=stats.index,
+                                 dtype=stats["label"].dtype)
     return stats[_COLUMNS].reset_index(drop=True)
 
 
@@ -289,7 +307,7 @@ def typical_sd(raters: pd.DataFrame, min_given: int = TYPICAL_MIN_GIVEN) -> floa
 def rater_ratings(con: duckdb.DuckDBPyConnection, filters: Filters, rater: str) -> pd.DataFrame:
     """Every rating one rater gave (self-ratings included, marked), with the others' mean."""
     gaps, params = _gaps_cte(filters, only_rater=rater)
-    sql = gaps + f"""
+    sql = gaps + """
         SELECT g.period AS 考核周期, g.person_id AS 被评价人编号, p.name AS 被评价人, p.unit AS 被评价人单位,
                g.rater_type AS 评价类型, g.score AS 分数, round(g.others_mean, 1) AS 其他评价人平均,
                g.n_others AS 其他评价条数, round(g.diff, 1) AS 差值,
