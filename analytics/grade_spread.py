@@ -818,6 +818,16 @@ def funnel_figure(result: GradeSpread, period: str, adjusted: bool = False) -> g
 
 
 HEATMAP_MAX_UNITS = 40  # more rows than this are unreadable (and slow to draw): the rest is in the table
+UNIT_CHART_MAX = 80  # rows of a one-row-per-unit chart; a city's 1,000 units made each 20,000 pixels tall
+
+
+def _first_units(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The first ``UNIT_CHART_MAX`` rows of a chart's frame (already in the chart's order, the rows that
+    matter most first) and the words the title gets when rows are left out."""
+    limit = UNIT_CHART_MAX
+    if len(frame) <= limit:
+        return frame, ""
+    return frame.head(limit), f"（前 {limit} 个，共 {len(frame):,} 个单位，其余见下表）"
 
 
 def heatmap_rows(result: GradeSpread, limit: int = HEATMAP_MAX_UNITS) -> tuple[list[str], int]:
@@ -881,6 +891,7 @@ def shrunk_figure(result: GradeSpread, period: str) -> go.Figure:
     fig = go.Figure()
     if part.empty:
         return fig
+    part, cut = _first_units(part)  # the highest shrunk shares
     colours = [FLAG_COLOR if f else GRADE_COLORS["好"] for f in part["inflation_flag"]]
     fig.add_scatter(
         x=part["shrunk_good_share"], y=part["unit"], mode="markers", name="收缩比例（95%区间）",
@@ -897,7 +908,7 @@ def shrunk_figure(result: GradeSpread, period: str) -> go.Figure:
     fig.add_vline(x=p0, line_color=NEUTRAL_COLOR, line_width=1, annotation_text=f"总体 {pct(p0)}")
     fig.add_vline(x=result.quota, line_color=GRADE_COLORS["好"], line_dash="dot",
                   annotation_text=f"名额 {pct(result.quota, 0)}", annotation_position="bottom right")
-    fig.update_layout(title=chart_title(f"{period} 各单位好等次收缩比例排名"),
+    fig.update_layout(title=chart_title(f"{period} 各单位好等次收缩比例排名{cut}"),
                       xaxis={"tickformat": ".0%", "range": [0, 1.02]}, xaxis_title="好等次比例",
                       height=max(360, 20 * len(part) + 120),
                       yaxis={"autorange": "reversed", "type": "category"})
@@ -936,7 +947,9 @@ def quota_figure(result: GradeSpread) -> go.Figure:
     minimum group size are left out: their quota use would give their 好 share away."""
     people = result.distinct_people.set_index("unit")["people"]
     u = result.units[[int(people.get(n, 0)) >= result.min_group for n in result.units["unit"]]]
-    u = u.sort_values(["over_cap_quarters", "at_cap_quarters"], ascending=True)
+    u = u.sort_values(["over_cap_quarters", "at_cap_quarters"], ascending=False, kind="stable")
+    u, cut = _first_units(u)  # the units most often over or at the quota
+    u = u.iloc[::-1]  # drawn bottom-up: the most over the quota at the top
     u = u.assign(under=u["quarters"] - u["at_cap_quarters"] - u["over_cap_quarters"])
     fig = go.Figure()
     for column, name, colour in (("over_cap_quarters", "超出名额", FLAG_COLOR),
@@ -944,7 +957,7 @@ def quota_figure(result: GradeSpread) -> go.Figure:
                                  ("under", "未用满", GRADE_COLORS["较好"])):
         fig.add_bar(y=u["unit"], x=u[column], name=name, orientation="h", marker_color=colour,
                     hovertemplate=f"%{{y}}<br>{name} %{{x}} 个季度<extra></extra>")
-    fig.update_layout(barmode="stack", title=chart_title("各单位好等次名额使用（季度数）"), xaxis_title="季度数",
+    fig.update_layout(barmode="stack", title=chart_title(f"各单位好等次名额使用（季度数）{cut}"), xaxis_title="季度数",
                       height=max(360, 20 * len(u) + 120), yaxis={"type": "category"})
     return fig
 
@@ -954,7 +967,7 @@ def low_share_figure(result: GradeSpread) -> go.Figure:
     marked at zero (red: a compression signal, grey: with so few person-quarters, none is likely)."""
     people = result.distinct_people.set_index("unit")["people"]
     u = result.units[[int(people.get(n, 0)) >= result.min_group for n in result.units["unit"]]]
-    u = u.sort_values(["low_share", "p_no_low"])
+    u, cut = _first_units(u.sort_values(["low_share", "p_no_low"]))  # the lowest shares
     overall = float((result.mix.set_index("unit").loc["全部单位", ["一般", "较差"]]).sum()) \
         if "全部单位" in set(result.mix["unit"]) else math.nan
     fig = go.Figure()
@@ -974,7 +987,7 @@ def low_share_figure(result: GradeSpread) -> go.Figure:
                                           "这种情况出现的概率 %{customdata[1]:.2g}<extra></extra>")
     if not math.isnan(overall):
         fig.add_vline(x=overall, line_color=NEUTRAL_COLOR, line_width=1, annotation_text=f"总体 {pct(overall)}")
-    fig.update_layout(title=chart_title("各单位一般及以下等次比例"), xaxis={"tickformat": ".0%"},
+    fig.update_layout(title=chart_title(f"各单位一般及以下等次比例{cut}"), xaxis={"tickformat": ".0%"},
                       xaxis_title="一般及以下比例", height=max(360, 20 * len(u) + 120),
                       yaxis={"type": "category", "autorange": "reversed"})
     return fig

@@ -482,3 +482,21 @@ def test_grade_counts_give_the_counts_of_the_selected_peoples_results(demo_con, 
     ours = gs.unit_quarter_grades(demo_con.cursor(), filters)
     assert len(ours) > 0
     pd.testing.assert_frame_equal(ours, direct, check_dtype=False)
+
+
+def test_one_row_per_unit_charts_of_many_units_keep_the_units_that_matter(demo_result, monkeypatch):
+    monkeypatch.setattr(gs, "UNIT_CHART_MAX", 10)
+    period = demo_result.latest_period()
+    ranked = demo_result.shrunk_period(period).dropna(subset=["shrunk_good_share"])
+    shrunk = gs.shrunk_figure(demo_result, period)
+    assert list(shrunk.data[0].y) == list(ranked.sort_values("shrunk_good_share", ascending=False)["unit"].head(10))
+    assert f"共 {len(ranked)} 个单位" in shrunk.layout.title.text
+    quota = gs.quota_figure(demo_result)
+    units = demo_result.units.set_index("unit")
+    drawn = list(quota.data[0].y)
+    assert len(drawn) == 10 and units.loc[drawn[-1], "over_cap_quarters"] == units["over_cap_quarters"].max()
+    low = gs.low_share_figure(demo_result)
+    assert len(low.data[0].y) == 10 and max(low.data[0].x) <= sorted(units["low_share"].dropna())[10]
+    assert "其余见下表" in quota.layout.title.text and "其余见下表" in low.layout.title.text
+    monkeypatch.setattr(gs, "UNIT_CHART_MAX", 1_000)
+    assert "其余见下表" not in gs.quota_figure(demo_result).layout.title.text
