@@ -1103,16 +1103,25 @@ def transition_figure(trans: Transitions, min_group: int = 5) -> go.Figure:
     return fig
 
 
+GOOD_COUNT_MAX_UNITS = 80  # bars of the 0–4 好 chart; a city's 1,000 units made it 18,000 pixels tall
+
+
 def good_count_figure(good_by_unit: pd.DataFrame, year: int) -> go.Figure:
-    """Per unit (one year): shares of people with 0–4 好 quarters; small units left out."""
+    """Per unit (one year): shares of people with 0–4 好 quarters; small units left out. With more than
+    ``GOOD_COUNT_MAX_UNITS`` units, the largest ones (most people; the rest are in the table)."""
     sub = good_by_unit[(good_by_unit["年度"] == year) & (good_by_unit["好等次比例"] != SMALL)]
+    title = f"{year} 年每人得到："
+    if len(sub) > GOOD_COUNT_MAX_UNITS:
+        title = (f"{year} 年人数最多的 {GOOD_COUNT_MAX_UNITS} 个单位（共 {len(sub):,} 个，其余见下表），"
+                 "每人得到：")
+        sub = sub.loc[sub["人数"].sort_values(ascending=False, kind="stable").index[:GOOD_COUNT_MAX_UNITS]].sort_index()
     fig = go.Figure()
     for k in range(5):
         values = [float(v.rstrip("%")) / 100 for v in sub[f"{k}次好"]]
         fig.add_bar(y=sub["单位"], x=values, name=f"{k} 次好", orientation="h", marker_color=GOOD_COUNT_COLORS[k],
                     customdata=sub["人数"], hovertemplate=f"%{{y}}：{k} 次好的人占 %{{x:.1%}}（共 %{{customdata}} 人）"
                                                        "<extra></extra>")
-    fig.update_layout(barmode="stack", legend={"title": {"text": f"{year} 年每人得到："}, "traceorder": "normal"},
+    fig.update_layout(barmode="stack", legend={"title": {"text": title}, "traceorder": "normal"},
                       xaxis={"tickformat": ".0%", "title": "占单位人数的比例"}, yaxis={"autorange": "reversed"},
                       height=160 + 18 * max(1, len(sub)))
     return fig

@@ -570,3 +570,16 @@ def test_page_with_filters_that_leave_nothing(demo_app):
     at = open_page({"district": ["东湖区"], "sector": ["史志"]})  # 史志 exists only at city level
     assert any("没有数据" in i.value for i in at.info)
     assert not at.get("plotly_chart") and not at.dataframe
+
+
+def test_the_good_count_chart_of_many_units_draws_the_largest(monkeypatch):
+    rows = [{"单位": f"单位{i:02d}", "年度": 2024, "人数": 5 + i % 7, "人均好等次次数": 1.0, "好等次比例": "25.0%",
+             **{f"{k}次好": "20.0%" for k in range(5)}} for i in range(12)]
+    table = pd.DataFrame(rows)
+    monkeypatch.setattr(patterns, "GOOD_COUNT_MAX_UNITS", 4)
+    fig = patterns.good_count_figure(table, 2024)
+    # sizes 5, 6, … 11 repeating: the four largest are 单位06 (11), 单位05 (10), 单位04 (9) and 单位11 (9)
+    assert list(fig.data[0].y) == ["单位04", "单位05", "单位06", "单位11"]  # in the table's order
+    assert "共 12 个" in fig.layout.legend.title.text
+    monkeypatch.setattr(patterns, "GOOD_COUNT_MAX_UNITS", 80)
+    assert len(patterns.good_count_figure(table, 2024).data[0].y) == 12
