@@ -1190,6 +1190,16 @@ def rotation_detail_figure(py: pd.DataFrame, unit: str, year: int) -> go.Figure:
 
 # --- findings and report ----------------------------------------------------------------------
 
+# A person-year's counts and quarter masks, over the rows of ``quarterly q`` grouped by person and year.
+_PERSON_YEAR_COUNTS = """
+    count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
+    count(*) FILTER (WHERE q.grade = '好')::INTEGER AS good_count,
+    count(*) FILTER (WHERE q.grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
+    coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade = '好'), 0)::INTEGER AS good_mask,
+    coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差')), 0)::INTEGER
+        AS rated_mask"""
+
+
 def person_year_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """The counts of ``person_years`` without the lists, names and annual grades: one row per person
     and year with at least one graded quarter in the selection. Columns: person_id, unit, year,
@@ -1200,12 +1210,7 @@ def person_year_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.D
     return store.frame(con, f"""
         WITH pop AS ({pop_sql})
         SELECT q.person_id, any_value(pop.unit) AS unit, q.year::INTEGER AS year,
-               count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
-               count(*) FILTER (WHERE q.grade = '好')::INTEGER AS good_count,
-               count(*) FILTER (WHERE q.grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
-               coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade = '好'), 0)::INTEGER AS good_mask,
-               coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差')),
-                        0)::INTEGER AS rated_mask
+               {_PERSON_YEAR_COUNTS}
         FROM quarterly q JOIN pop USING (person_id)
         WHERE {period_sql} AND q.grade IS NOT NULL
         GROUP BY q.person_id, q.year
@@ -1244,12 +1249,7 @@ def _finding_sums(con: duckdb.DuckDBPyConnection, filters: Filters,
         WITH pop AS (SELECT dense_rank() OVER (ORDER BY person_id) AS pk, * FROM ({pop_sql})),
         py AS MATERIALIZED (  -- one row per person (numbered: pk) and year
             SELECT pop.pk, any_value(pop.unit) AS unit, q.year::INTEGER AS year,
-                   count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
-                   count(*) FILTER (WHERE q.grade = '好')::INTEGER AS good_count,
-                   count(*) FILTER (WHERE q.grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
-                   coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade = '好'), 0)::INTEGER AS good_mask,
-                   coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差')),
-                            0)::INTEGER AS rated_mask
+                   {_PERSON_YEAR_COUNTS}
             FROM quarterly q JOIN pop USING (person_id)
             WHERE {period_sql} AND q.grade IS NOT NULL
             GROUP BY pop.pk, q.year

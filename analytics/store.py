@@ -444,6 +444,20 @@ def refresh_worklog_monthly(con: duckdb.DuckDBPyConnection, keys_sql: str | None
 SELF_TYPE = "自评"
 
 
+def _clear_person_quarters(con: duckdb.DuckDBPyConnection, table: str, keys: str, keys_sql: str | None,
+                           alias: str) -> str:
+    """Delete the rows of a person-quarter pre-aggregate that are about to be recomputed: every row, or
+    those of the (person_id, period) pairs ``keys_sql`` returns (kept in the TEMP table ``keys``).
+    Returns the join that limits the recomputation (source rows aliased ``alias``) to those pairs."""
+    if keys_sql is None:
+        con.execute(f"DELETE FROM {table}")
+        return ""
+    con.execute(f"DROP TABLE IF EXISTS {keys}")
+    con.execute(f"CREATE TEMP TABLE {keys} AS SELECT DISTINCT person_id, period FROM ({keys_sql})")
+    con.execute(f"DELETE FROM {table} t USING {keys} k WHERE t.person_id = k.person_id AND t.period = k.period")
+    return f"SEMI JOIN {keys} k ON {alias}.person_id = k.person_id AND {alias}.period = k.period"
+
+
 def refresh_rating_gaps(con: duckdb.DuckDBPyConnection, keys_sql: str | None = None) -> None:
     """Recompute ``rating_gaps`` from ``ratings``: every row, or only the person-quarters of the
     (person_id, period) pairs a query returns.
@@ -452,17 +466,7 @@ def refresh_rating_gaps(con: duckdb.DuckDBPyConnection, keys_sql: str | None = N
     rating, ``others_mean`` is the mean of the non-self ratings of the same person and quarter by
     *other* raters (every rating by the same rater left out), ``n_others`` their number.
     """
-    if keys_sql is None:
-        con.execute("DELETE FROM rating_gaps")
-        join = ""
-    else:
-        con.execute("DROP TABLE IF EXISTS rating_gap_keys")
-        con.execute(f"CREATE TEMP TABLE rating_gap_keys AS SELECT DISTINCT person_id, period FROM ({keys_sql})")
-        con.execute("""
-            DELETE FROM rating_gaps g USING rating_gap_keys k
-            WHERE g.person_id = k.person_id AND g.period = k.period
-        """)
-        join = "SEMI JOIN rating_gap_keys k ON r.person_id = k.person_id AND r.period = k.period"
+    join = _clear_person_quarters(con, "rating_gaps", "rating_gap_keys", keys_sql, "r")
     con.execute(f"""
         INSERT INTO rating_gaps
         WITH r AS (
@@ -498,17 +502,7 @@ def refresh_rating_targets(con: duckdb.DuckDBPyConnection, keys_sql: str | None 
     """Recompute ``rating_targets`` from ``rating_gaps``: every person-quarter, or only those of the
     (person_id, period) pairs a query returns. ``n``, ``mean`` and ``ssw`` are the count, mean and
     ``var_samp * (n - 1)`` of the non-self scores (a self-rating as in ``refresh_rating_gaps``)."""
-    if keys_sql is None:
-        con.execute("DELETE FROM rating_targets")
-        join = ""
-    else:
-        con.execute("DROP TABLE IF EXISTS rating_target_keys")
-        con.execute(f"CREATE TEMP TABLE rating_target_keys AS SELECT DISTINCT person_id, period FROM ({keys_sql})")
-        con.execute("""
-            DELETE FROM rating_targets t USING rating_target_keys k
-            WHERE t.person_id = k.person_id AND t.period = k.period
-        """)
-        join = "SEMI JOIN rating_target_keys k ON g.person_id = k.person_id AND g.period = k.period"
+    join = _clear_person_quarters(con, "rating_targets", "rating_target_keys", keys_sql, "g")
     con.execute(f"""
         INSERT INTO rating_targets
         SELECT g.person_id, g.period, count(*) FILTER (WHERE NOT g.is_self) AS n,
