@@ -412,9 +412,7 @@ def _read_text_fast(name: str, data: bytes, known: set[str]) -> list[RawTable] |
         encoding = ("UTF-8（带 BOM）" if bom else "UTF-8") if codec == "utf-8" else "GB18030/GBK"
         validated = False
     suffix = PurePath(name).suffix.lower()
-    starts = _line_starts(text, HEADER_SCAN_ROWS + 2)
-    head_lines = [text[a:b] for a, b in zip(starts, starts[1:], strict=False)] or [text]
-    delimiter = _sniff_delimiter(max(head_lines, key=len), suffix)
+    starts, head_lines, delimiter = _head(text, suffix)
     for number, line in enumerate(head_lines, start=1):
         if line.count(delimiter) >= MAX_COLUMNS:
             if not validated:
@@ -502,13 +500,18 @@ def _transcode(values: pa.Array, codec: str) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(new_offsets), pa.py_buffer(text))
 
 
+def _head(text: str, suffix: str) -> tuple[list[int], list[str], str]:
+    """Where the first lines of a text file start, the lines, and the file's delimiter. Title lines
+    have one field, so the delimiter is picked from the busiest of the first lines."""
+    starts = _line_starts(text, HEADER_SCAN_ROWS + 2)
+    head_lines = [text[a:b] for a, b in zip(starts, starts[1:], strict=False)] or [text]
+    return starts, head_lines, _sniff_delimiter(max(head_lines, key=len), suffix)
+
+
 def _read_text_decoded(name: str, data: bytes, known: set[str]) -> list[RawTable]:
     text, encoding = decode(data)
     suffix = PurePath(name).suffix.lower()
-    starts = _line_starts(text, HEADER_SCAN_ROWS + 2)
-    head_lines = [text[a:b] for a, b in zip(starts, starts[1:], strict=False)] or [text]
-    # Title lines have one field; pick the delimiter from the busiest of the first lines.
-    delimiter = _sniff_delimiter(max(head_lines, key=len), suffix)
+    starts, head_lines, delimiter = _head(text, suffix)
     for number, line in enumerate(head_lines, start=1):
         if line.count(delimiter) >= MAX_COLUMNS:
             raise _too_wide(number, line.count(delimiter) + 1)

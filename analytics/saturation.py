@@ -206,13 +206,8 @@ def _grade_months_sql(f: Filters, lo: dt.date, hi: dt.date) -> tuple[str, list]:
 def _grade_months(con: duckdb.DuckDBPyConnection, f: Filters, lo: dt.date, hi: dt.date) -> Iterator[str]:
     """``person_months(con, f, bounds=(lo, hi))`` for ``_grade_link``: a TEMP table of the
     person-months with the columns it reads (see ``_grade_months_sql``)."""
-    name = f"_sat_gm_{uuid.uuid4().hex[:12]}"
-    sql, params = _grade_months_sql(f, lo, hi)
-    con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params)
-    try:
+    with _temp_table(con, "_sat_gm_", *_grade_months_sql(f, lo, hi)) as name:
         yield name
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 @contextmanager
@@ -221,8 +216,14 @@ def person_months(con: duckdb.DuckDBPyConnection, f: Filters, month: dt.date | N
     """Materialise the view's person-month rows once, in a TEMP table private to ``con`` (a
     cursor), so that every table and chart of the view reads them instead of scanning the logs
     again; yields the table's name and drops it after."""
-    name = f"_sat_pm_{uuid.uuid4().hex[:12]}"
-    sql, params = _person_months_sql(f, month, bounds)
+    with _temp_table(con, "_sat_pm_", *_person_months_sql(f, month, bounds)) as name:
+        yield name
+
+
+@contextmanager
+def _temp_table(con: duckdb.DuckDBPyConnection, prefix: str, sql: str, params: list) -> Iterator[str]:
+    """A TEMP table private to ``con`` holding a query's rows; yields its name and drops it after."""
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params)
     try:
         yield name
