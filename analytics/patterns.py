@@ -1190,34 +1190,6 @@ def rotation_detail_figure(py: pd.DataFrame, unit: str, year: int) -> go.Figure:
 
 # --- findings and report ----------------------------------------------------------------------
 
-# A person-year's counts and quarter masks, over the rows of ``quarterly q`` grouped by person and year.
-_PERSON_YEAR_COUNTS = """
-    count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
-    count(*) FILTER (WHERE q.grade = '好')::INTEGER AS good_count,
-    count(*) FILTER (WHERE q.grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
-    coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade = '好'), 0)::INTEGER AS good_mask,
-    coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差')), 0)::INTEGER
-        AS rated_mask"""
-
-
-def person_year_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """The counts of ``person_years`` without the lists, names and annual grades: one row per person
-    and year with at least one graded quarter in the selection. Columns: person_id, unit, year,
-    rated_quarters, good_count, general_or_worse_count, good_mask, rated_mask (what ``rotation`` and
-    the findings read), in ``person_years``' order."""
-    pop_sql, pop_params = filters.population()
-    period_sql, period_params = filters.period_clause("q.period")
-    return store.frame(con, f"""
-        WITH pop AS ({pop_sql})
-        SELECT q.person_id, any_value(pop.unit) AS unit, q.year::INTEGER AS year,
-               {_PERSON_YEAR_COUNTS}
-        FROM quarterly q JOIN pop USING (person_id)
-        WHERE {period_sql} AND q.grade IS NOT NULL
-        GROUP BY q.person_id, q.year
-        ORDER BY unit, q.person_id, year
-    """, pop_params + period_params)
-
-
 def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int = 5) -> list[Finding]:
     # Aggregated in SQL up to what the findings read: per unit-year the rotation sums (as ``rotation``
     # takes them from the person-years), per year the person-years with a 一般-or-worse quarter (any unit;
@@ -1241,7 +1213,7 @@ def top_findings(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: in
 
 def _finding_sums(con: duckdb.DuckDBPyConnection, filters: Filters,
                   min_group: int) -> tuple[pd.DataFrame, dict[int, tuple[int, int]]]:
-    """The rotation table of the selection (as ``rotation(person_year_counts(...))``) and, per year with
+    """The rotation table of the selection (as ``rotation(person_years(...))``) and, per year with
     any, (person-years with a 一般-or-worse quarter, those with two or more)."""
     pop_sql, pop_params = filters.population()
     period_sql, period_params = filters.period_clause("q.period")
@@ -1249,7 +1221,12 @@ def _finding_sums(con: duckdb.DuckDBPyConnection, filters: Filters,
         WITH pop AS (SELECT dense_rank() OVER (ORDER BY person_id) AS pk, * FROM ({pop_sql})),
         py AS MATERIALIZED (  -- one row per person (numbered: pk) and year
             SELECT pop.pk, any_value(pop.unit) AS unit, q.year::INTEGER AS year,
-                   {_PERSON_YEAR_COUNTS}
+                   count(*) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差'))::INTEGER AS rated_quarters,
+                   count(*) FILTER (WHERE q.grade = '好')::INTEGER AS good_count,
+                   count(*) FILTER (WHERE q.grade IN ('一般', '较差'))::INTEGER AS general_or_worse_count,
+                   coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade = '好'), 0)::INTEGER AS good_mask,
+                   coalesce(bit_or(1 << (q.quarter - 1)) FILTER (WHERE q.grade IN ('好', '较好', '一般', '较差')),
+                            0)::INTEGER AS rated_mask
             FROM quarterly q JOIN pop USING (person_id)
             WHERE {period_sql} AND q.grade IS NOT NULL
             GROUP BY pop.pk, q.year

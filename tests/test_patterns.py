@@ -410,13 +410,13 @@ def test_top_findings(small):
     assert all(f.page == "pages/patterns.py" for f in findings)
 
 
-def test_findings_sums_are_the_rotation_of_the_person_year_counts(small, demo_con):
+def test_findings_sums_are_the_rotation_of_the_person_years(small, demo_con):
     """top_findings aggregates per unit-year in SQL; the same table as rotation() on the person-years."""
     for con, f in ((small, Filters()), (small, Filters(units=("轮局",))), (demo_con.cursor(), Filters()),
                    (demo_con.cursor(), Filters(years=(2024,)))):
         for min_group in (5, 3):
             rot, low_by_year = patterns._finding_sums(con, f, min_group)
-            py = patterns.person_year_counts(con, f)
+            py = patterns.person_years(con, f)
             pd.testing.assert_frame_equal(rot, patterns.rotation(py, min_group))
             low = py[py["general_or_worse_count"] > 0]
             assert low_by_year == {int(y): (len(g), int((g["general_or_worse_count"] >= 2).sum()))
@@ -475,7 +475,7 @@ def test_stores_the_packing_does_not_fit_take_the_sql_path(tmp_path):
     assert not pyg.plain
     pd.testing.assert_frame_equal(pyg.frame, patterns._person_years_by_text(con, Filters()))
     rot, _ = patterns._finding_sums(con, Filters(), 5)
-    pd.testing.assert_frame_equal(rot, patterns.rotation(patterns.person_year_counts(con, Filters())))
+    pd.testing.assert_frame_equal(rot, patterns.rotation(patterns.person_years(con, Filters())))
     con.close()
 
 
