@@ -108,6 +108,18 @@ def _narrows(f: Filters) -> bool:
     return f.with_(years=(), periods=()) != Filters()
 
 
+def _months_cte(clause: str) -> str:
+    """The ``months`` CTE of the person-month queries: working days per month of the calendar between
+    two parameters (the first and the day after the last), where ``clause`` holds."""
+    return f"""months AS (
+        SELECT date_trunc('month', day)::DATE AS month,
+               count(*) FILTER (WHERE is_workday) AS workdays
+        FROM workday_calendar
+        WHERE day >= ? AND day < ? AND {clause}
+        GROUP BY 1
+    )"""
+
+
 def _person_months_sql(f: Filters, month: dt.date | None = None,
                        bounds: tuple[dt.date, dt.date] | None = None) -> tuple[str, list]:
     """One row per person and month of the view where the person has a log row or a monthly
@@ -121,13 +133,7 @@ def _person_months_sql(f: Filters, month: dt.date | None = None,
     std = f"(mo.workdays * {STANDARD_HOURS})"
     sql = f"""
     WITH pop AS ({pop_sql}),
-    months AS (
-        SELECT date_trunc('month', day)::DATE AS month,
-               count(*) FILTER (WHERE is_workday) AS workdays
-        FROM workday_calendar
-        WHERE day >= ? AND day < ? AND {cal_clause}
-        GROUP BY 1
-    ),
+    {_months_cte(cal_clause)},
     offdays AS (
         SELECT d.person_id, date_trunc('month', d.work_date)::DATE AS month, sum(d.hours) AS offday_hours
         FROM worklog_daily d
@@ -175,13 +181,7 @@ def _grade_months_sql(f: Filters, lo: dt.date, hi: dt.date) -> tuple[str, list]:
     only = "AND {col} IN (SELECT person_id FROM pop)" if _narrows(f) else ""
     sql = f"""
     WITH pop AS ({pop_sql}),
-    months AS (
-        SELECT date_trunc('month', day)::DATE AS month,
-               count(*) FILTER (WHERE is_workday) AS workdays
-        FROM workday_calendar
-        WHERE day >= ? AND day < ?
-        GROUP BY 1
-    ),
+    {_months_cte("true")},
     logs AS (
         SELECT w.person_id, w.month, w.hours
         FROM worklog_monthly w
