@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import duckdb
@@ -230,20 +231,22 @@ def all_leads(con: duckdb.DuckDBPyConnection, filters: Filters, min_group: int =
 
 # --- remembered per state of the data ----------------------------------------------------------------
 
-def remembered_leads(root: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, filters: Filters,
-                     min_group: int = 5, grants: object = None) -> Leads:
-    """``all_leads(con, filters, min_group)``, remembered in the store (``analytics.memo``).
+def remembered_leads(root: duckdb.DuckDBPyConnection, filters: Filters, min_group: int, grants: object,
+                     compute: Callable[[], Leads]) -> Leads:
+    """The findings ``compute()`` gives (``all_leads`` for ``filters`` and ``min_group`` on a cursor that
+    sees what ``grants`` grants), remembered in the store (``analytics.memo``): computed only when the
+    store holds none for this key, so a caller can open its (scoped) cursor inside ``compute``.
 
-    ``root`` reads and writes the memo (the whole store); ``con`` computes (it may be a scoped cursor),
-    and ``grants`` says what ``con`` sees (``access.grants`` of the user: it is part of the key, so one
-    scope's findings are never served to another). A result with a failed analysis is not kept.
+    ``root`` reads and writes the memo (the whole store). ``grants`` (``access.grants`` of the user) is
+    part of the key, so one scope's findings are never served to another. A result with a failed
+    analysis is not kept.
     """
     version = store.data_version(root)
     memo_key = memo.key("leads", version, filters, min_group, grants)
     text = memo.recall(root, memo_key)
     if text is not None:
         return leads_from_json(text)
-    found = all_leads(con, filters, min_group)
+    found = compute()
     if not found.failed:
         memo.keep(root, memo_key, "leads", version, leads_to_json(found))
     return found

@@ -21,7 +21,7 @@ import pandas as pd
 from analytics import distribution, grade_spread, patterns, pilots, raters, rules, saturation
 from analytics.config import load_settings
 from analytics.filters import Filters
-from analytics.overview import FINDING_MODULES, findings_of, overview, remembered_leads
+from analytics.overview import FINDING_MODULES, all_leads, findings_of, overview, remembered_leads
 from analytics.people import find_people, person_history, unit_people
 
 Parts = dict[str, object]
@@ -49,7 +49,8 @@ def remembered_overview_page(con: duckdb.DuckDBPyConnection, f: Filters, min_gro
     ov = overview(con, f)
     if ov.empty:
         return {"overview": ov}
-    return {"overview": ov, "findings": remembered_leads(con, con, f, min_group, None).leads}
+    found = remembered_leads(con, f, min_group, None, lambda: all_leads(con, f, min_group))
+    return {"overview": ov, "findings": found.leads}
 
 
 def distribution_page(con: duckdb.DuckDBPyConnection, f: Filters, min_group: int = 5) -> Parts:

@@ -11,7 +11,6 @@ from apptools import shown_formats
 from streamlit.testing.v1 import AppTest
 
 from analytics import access, importer, memo, store
-from analytics import overview as overview_module
 from analytics.access import Scope
 from analytics.filters import Filters
 from analytics.findings import Finding
@@ -158,26 +157,24 @@ def _refuse(*args, **kwargs):
     raise AssertionError("computed instead of recalled")
 
 
-def test_findings_are_remembered_per_data_version_filters_and_grants(demo_copy, monkeypatch):
+def test_findings_are_remembered_per_data_version_filters_and_grants(demo_copy):
     admin = Scope("admin")
     fresh = all_leads(demo_copy.cursor(), Filters())
     assert fresh.leads and not fresh.failed
-    first = remembered_leads(demo_copy, demo_copy.cursor(), Filters(), 5, admin)
+    first = remembered_leads(demo_copy, Filters(), 5, admin, lambda: all_leads(demo_copy.cursor(), Filters()))
     assert first == fresh and memo.entries(demo_copy) == 1
     # Now computing is refused: the same question is answered from the store, equal to the computation.
-    monkeypatch.setattr(overview_module, "all_leads", _refuse)
-    assert remembered_leads(demo_copy, demo_copy.cursor(), Filters(), 5, admin) == fresh
+    assert remembered_leads(demo_copy, Filters(), 5, admin, _refuse) == fresh
     # Anything else in the key is a new question.
     for filters, min_group, grants in ((Filters(districts=("东湖区",)), 5, admin), (Filters(), 10, admin),
                                        (Filters(), 5, Scope("leader", districts=("东湖区",)))):
         with pytest.raises(AssertionError, match="computed instead of recalled"):
-            remembered_leads(demo_copy, demo_copy.cursor(), filters, min_group, grants)
+            remembered_leads(demo_copy, filters, min_group, grants, _refuse)
     # An undo changes the data: the old entry is not served, and is dropped once a new one is kept.
     importer.undo(demo_copy, 7, user="测试")
     with pytest.raises(AssertionError, match="computed instead of recalled"):
-        remembered_leads(demo_copy, demo_copy.cursor(), Filters(), 5, admin)
-    monkeypatch.undo()
-    after = remembered_leads(demo_copy, demo_copy.cursor(), Filters(), 5, admin)
+        remembered_leads(demo_copy, Filters(), 5, admin, _refuse)
+    after = remembered_leads(demo_copy, Filters(), 5, admin, lambda: all_leads(demo_copy.cursor(), Filters()))
     assert after == all_leads(demo_copy.cursor(), Filters())
     assert memo.entries(demo_copy) == 1
 
@@ -185,7 +182,7 @@ def test_findings_are_remembered_per_data_version_filters_and_grants(demo_copy, 
 def test_a_scoped_cursor_never_sees_the_memo_and_a_read_only_store_keeps_nothing(demo_copy, tmp_path):
     leader = Scope("leader", districts=("东湖区",))
     scoped = access.scoped(demo_copy, leader)
-    mine = remembered_leads(demo_copy, scoped, Filters(), 5, access.grants(leader))
+    mine = remembered_leads(demo_copy, Filters(), 5, access.grants(leader), lambda: all_leads(scoped, Filters()))
     assert mine == all_leads(scoped, Filters())
     assert memo.entries(demo_copy) == 1
     assert scoped.execute("SELECT count(*) FROM memo").fetchall() == [(0,)]
@@ -194,7 +191,8 @@ def test_a_scoped_cursor_never_sees_the_memo_and_a_read_only_store_keeps_nothing
     demo_copy.close()
     read_only = store.connect(tmp_path / "copy.duckdb", read_only=True)
     try:
-        found = remembered_leads(read_only, read_only.cursor(), Filters(districts=("西岭区",)), 5, Scope("admin"))
+        found = remembered_leads(read_only, Filters(districts=("西岭区",)), 5, Scope("admin"),
+                                 lambda: all_leads(read_only.cursor(), Filters(districts=("西岭区",))))
         assert found == all_leads(read_only.cursor(), Filters(districts=("西岭区",)))
         assert memo.entries(read_only) == 1  # the leader's entry only: nothing was written
     finally:

@@ -137,8 +137,12 @@ def compute(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner="正在汇总各页的发现，请稍候……")
 def _leads(version: tuple, who: Scope, filters: Any, min_group: int) -> overview.Leads:
-    with root_cursor() as root, cursor(who) as cur:
-        return overview.remembered_leads(root, cur, filters, min_group, who)
+    def compute() -> overview.Leads:
+        with cursor(who) as cur:  # the scoped views are built only when the store has no findings kept
+            return overview.all_leads(cur, filters, min_group)
+
+    with root_cursor() as root:
+        return overview.remembered_leads(root, filters, min_group, who, compute)
 
 
 def leads(filters: Any, min_group: int) -> overview.Leads:
