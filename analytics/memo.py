@@ -95,7 +95,7 @@ def keep(root: duckdb.DuckDBPyConnection, memo_key: str, kind: str, version: tup
 
 
 def entries(root: duckdb.DuckDBPyConnection) -> int:
-    """How many results are kept (for tests and the data page)."""
+    """How many results are kept (the tests read it)."""
     try:
         return int(store.scalar(root, "SELECT count(*) FROM memo") or 0)
     except duckdb.CatalogException:
